@@ -1,0 +1,251 @@
+"""Parallel and Map: states that run child frames inside the same execution snapshot.
+
+Children are frames of this snapshot (one partition owns the whole execution), started in
+index order and, for Map, at most MaxConcurrency at a time. A finished child is removed
+from the snapshot and leaves only its output, so a large Map's snapshot holds just the
+running iterations plus the results.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from engine import jsonata
+from engine.definition import _escape
+from engine.errors import EvaluationError, StatesError, StatesFailure
+from engine.model import Fanout, Frame, Wait
+from engine.payload import render_template
+from engine.states.basic import compact_json
+
+if TYPE_CHECKING:
+    from engine.dataflow import StateData
+    from engine.interpreter import Interpreter
+
+
+def run_parallel(it: Interpreter, frame: Frame, state: dict[str, Any]) -> None:
+    data = it.state_data(frame, state)
+    branch_input = data.effective_input()
+    count = len(state["Branches"])
+    frame.fanout = Fanout("parallel", count, [branch_input] * count, results=[None] * count)
+    it.record("ParallelStateStarted")
+    it.block(frame, Wait(kind="children"))
+    _spawn_more(it, frame)
+
+
+def run_map(it: Interpreter, frame: Frame, state: dict[str, Any]) -> None:
+    data = it.state_data(frame, state)
+    effective = data.raw_input if data.jsonata else data.apply_path("InputPath", data.raw_input)
+    items = _items(data, effective)
+    inputs = [_item_input(it, frame, data, effective, index, item) for index, item in enumerate(items)]
+    fan = Fanout("map", len(items), inputs, results=[None] * len(items),
+                 max_concurrency=_max_concurrency(data, effective))
+    fan.tolerated_count, fan.tolerated_percentage = _tolerance(data, effective)
+    frame.fanout = fan
+    it.record("MapStateStarted", {"length": len(items)})
+    if not items:
+        _complete(it, frame)
+        return
+    it.block(frame, Wait(kind="children"))
+    _spawn_more(it, frame)
+
+
+def _items(data: StateData, effective: Any) -> list[Any]:
+    state = data.state
+    if data.jsonata:
+        if "Items" not in state:
+            return _require_array(effective, data)
+        items = data.evaluate("Items", state["Items"])
+        if not isinstance(items, list):
+            expression = str(state["Items"]).strip()[2:-2].strip() if jsonata.is_expression(state["Items"]) else ""
+            raise EvaluationError(
+                StatesError.QUERY_EVALUATION_ERROR,
+                f"The JSONata expression '{expression}' specified for the field 'Items' returned an unexpected "
+                f"result type. Expected 'array', but was '{_json_type(items)}' for value: {compact_json(items)}",
+            )
+        return items
+    items = data.apply_path("ItemsPath", effective) if "ItemsPath" in state else effective
+    return _require_array(items, data)
+
+
+def _require_array(items: Any, data: StateData) -> list[Any]:
+    if not isinstance(items, list):
+        raise EvaluationError(
+            StatesError.QUERY_EVALUATION_ERROR if data.jsonata else StatesError.RUNTIME,
+            f"Map state input must be an array but was: {compact_json(items)}",
+        )
+    return items
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "object" if isinstance(value, dict) else "array"
+
+
+def _item_input(it: Interpreter, frame: Frame, data: StateData, effective: Any, index: int, item: Any) -> Any:
+    state = data.state
+    selector = state.get("ItemSelector", state.get("Parameters"))
+    if selector is None:
+        return item
+    state_def = it.definition.state(frame.scope, frame.state)
+    ctx = it.eval_context(frame, state_def, Map={"Item": {"Index": index, "Value": item}})
+    if data.jsonata:
+        binding = {"input": data.raw_input, "context": ctx.context_object}
+        return jsonata.evaluate_template(selector, binding, ctx, field="ItemSelector")
+    field = "ItemSelector" if "ItemSelector" in state else "Parameters"
+    return render_template(selector, effective, ctx, field=field)
+
+
+def _max_concurrency(data: StateData, effective: Any) -> int:
+    state = data.state
+    if "MaxConcurrencyPath" in state:
+        path = state["MaxConcurrencyPath"]
+        value = data.apply_path_value("MaxConcurrencyPath", path, effective)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise EvaluationError(
+                StatesError.RUNTIME,
+                f"The MaxConcurrencyPath field refers to value {compact_json(value)} "
+                f"which is not a valid integer: {path}",
+            )
+        return value
+    value = data.evaluate("MaxConcurrency", state.get("MaxConcurrency", 0))
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise EvaluationError(StatesError.QUERY_EVALUATION_ERROR,
+                              f"The MaxConcurrency field must be a non-negative integer, but was: {value!r}")
+    return value
+
+
+def _tolerance(data: StateData, effective: Any) -> tuple[int | None, float | None]:
+    state = data.state
+    count: Any = None
+    percentage: Any = None
+    if "ToleratedFailureCount" in state:
+        count = data.evaluate("ToleratedFailureCount", state["ToleratedFailureCount"])
+    elif "ToleratedFailureCountPath" in state:
+        count = data.apply_path_value("ToleratedFailureCountPath", state["ToleratedFailureCountPath"], effective)
+    if "ToleratedFailurePercentage" in state:
+        percentage = data.evaluate("ToleratedFailurePercentage", state["ToleratedFailurePercentage"])
+    elif "ToleratedFailurePercentagePath" in state:
+        percentage = data.apply_path_value(
+            "ToleratedFailurePercentagePath", state["ToleratedFailurePercentagePath"], effective)
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
+        raise EvaluationError(StatesError.RUNTIME,
+                              f"ToleratedFailureCount must be a non-negative integer, but was: {count!r}")
+    if percentage is not None and (isinstance(percentage, bool) or not isinstance(percentage, int | float)
+                                   or not 0 <= percentage <= 100):
+        raise EvaluationError(StatesError.RUNTIME,
+                              f"ToleratedFailurePercentage must be a number in 0..100, but was: {percentage!r}")
+    return count, percentage
+
+
+def _spawn_more(it: Interpreter, frame: Frame) -> None:
+    """Start children until the concurrency limit is reached or every child has started."""
+    fan = frame.fanout
+    assert fan is not None
+    state = it.definition.state(frame.scope, frame.state)
+    while fan.next_index < fan.total and (not fan.max_concurrency or len(fan.running) < fan.max_concurrency):
+        index = fan.next_index
+        fan.next_index += 1
+        child_input = fan.items[index]
+        fan.items[index] = None  # the child owns it now; keep the snapshot small
+        child = Frame(id=f"{frame.id}.{index}", scope=_child_scope(frame, state, index), state="",
+                      input=child_input, parent=frame.id, index=index)
+        fan.running.append(child.id)
+        if fan.kind == "map":
+            it.record("MapIterationStarted", {"index": index})
+        it.start_frame(child)
+
+
+def _child_scope(frame: Frame, state: dict[str, Any], index: int) -> str:
+    state_pointer = f"{frame.scope}/States/{_escape(frame.state)}"
+    if state["Type"] == "Parallel":
+        return f"{state_pointer}/Branches/{index}"
+    return f"{state_pointer}/{'ItemProcessor' if 'ItemProcessor' in state else 'Iterator'}"
+
+
+def child_finished(it: Interpreter, child: Frame) -> None:
+    parent = it.snapshot.frames[child.parent or ""]
+    fan = parent.fanout
+    assert fan is not None
+    fan.results[child.index] = child.output
+    _retire(it, parent, child)
+    if fan.kind == "map":
+        it.record("MapIterationSucceeded", {"index": child.index})
+    _spawn_more(it, parent)
+    if fan.finished == fan.total:
+        _complete(it, parent)
+
+
+def child_failed(it: Interpreter, child: Frame) -> None:
+    parent = it.snapshot.frames[child.parent or ""]
+    fan = parent.fanout
+    assert fan is not None
+    _retire(it, parent, child)
+    if fan.kind == "map":
+        it.record("MapIterationFailed", {"index": child.index, "error": child.error})
+    if _tolerated(fan):
+        fan.results[child.index] = {"Error": child.error, "Cause": child.cause}
+        _spawn_more(it, parent)
+        if fan.finished == fan.total:
+            _complete(it, parent)
+        return
+    failure = _fanout_failure(fan, child)
+    _abort_children(it, parent)
+    it.record(f"{'Map' if fan.kind == 'map' else 'Parallel'}StateFailed")
+    it.fail_state(parent, failure)
+
+
+def _retire(it: Interpreter, parent: Frame, child: Frame) -> None:
+    fan = parent.fanout
+    assert fan is not None
+    fan.running.remove(child.id)
+    fan.finished += 1
+    it.snapshot.frames.pop(child.id, None)
+    if child.error is not None or child.status == "failed":
+        fan.failures += 1
+
+
+def _tolerated(fan: Fanout) -> bool:
+    if fan.kind != "map" or (fan.tolerated_count is None and fan.tolerated_percentage is None):
+        return False
+    if fan.tolerated_count is not None and fan.failures > fan.tolerated_count:
+        return False
+    return not (fan.tolerated_percentage is not None and fan.failures * 100.0 / fan.total > fan.tolerated_percentage)
+
+
+def _fanout_failure(fan: Fanout, child: Frame) -> StatesFailure:
+    if fan.kind == "map" and (fan.tolerated_count is not None or fan.tolerated_percentage is not None):
+        return StatesFailure(StatesError.EXCEED_TOLERATED_FAILURE_THRESHOLD.value,
+                             "The specified tolerated failure threshold was exceeded")
+    return StatesFailure(child.error or StatesError.BRANCH_FAILED.value, child.cause)
+
+
+def _abort_children(it: Interpreter, parent: Frame) -> None:
+    fan = parent.fanout
+    assert fan is not None
+    for child_id in list(fan.running):
+        it.cancel_frame(child_id)
+    parent.fanout = None
+
+
+def _complete(it: Interpreter, frame: Frame) -> None:
+    fan = frame.fanout
+    assert fan is not None
+    results = fan.results
+    frame.fanout = None
+    frame.wait = None
+    state = it.definition.state(frame.scope, frame.state)
+    kind = "Map" if fan.kind == "map" else "Parallel"
+    it.record(f"{kind}StateSucceeded")
+    try:
+        output, assigned = it.state_data(frame, state).finish(results)
+    except StatesFailure as failure:
+        it.fail_state(frame, failure)
+        return
+    it.leave(frame, output, assigned)

@@ -1,0 +1,1 @@
+"""Everything with effects: the CLI, the local runner's front end, and (next) the Kafka service."""
