@@ -43,15 +43,20 @@ def as_boolean(value: Any) -> bool | None:
 
 def as_timestamp(value: Any) -> int | None:
     """The instant a timestamp string denotes, in nanoseconds since the epoch; None otherwise."""
-    return parse_timestamp(value) if isinstance(value, str) else None
+    if isinstance(value, str) and len(value) <= _TIMESTAMP_MAX_LENGTH:
+        return parse_timestamp(value)
+    return None
 
 
 # Java's ISO_OFFSET_DATE_TIME: case-insensitive T and Z, optional seconds, up to nine fraction
 # digits, and an offset of Z, +hh:mm or +hh:mm:ss.
 _TIMESTAMP = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,9}))?)?"
-    r"(?:[Zz]|([+-])(\d\d):(\d\d)(?::(\d\d))?)"
+    r"(?:[Zz]|([+-])(\d\d):(\d\d)(?::(\d\d))?)",
+    re.ASCII,  # \d would otherwise accept any Unicode digit; Java's ISO formatter takes 0-9 only
 )
+# The longest text the pattern accepts; longer strings are rejected before reaching the cache.
+_TIMESTAMP_MAX_LENGTH = len("2000-01-01T00:00:00.000000000+00:00:00")
 _DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _NANOS = 1_000_000_000
 
@@ -371,7 +376,7 @@ def _operand_problem(name: str, operand: Any) -> str | None:
 
 # AWS's schema check of timestamp literals ("String does not match RFC3339 timestamp"): unlike
 # the runtime parser, it requires the seconds.
-_RFC3339_SHAPE = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)")
+_RFC3339_SHAPE = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)", re.ASCII)
 
 
 def _is_rfc3339(text: str) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 from engine import jsonata
 from engine.context import EvalContext
 from engine.definition import JSONATA
-from engine.errors import EvaluationError, StatesError
+from engine.errors import EvaluationError, StatesError, StatesFailure
 from engine.jsonpath import PathNotFound, apply_result_path, read_reference
 from engine.payload import render_template
 
@@ -89,7 +89,13 @@ class StateData:
 
         ``has_result`` is false for states that produce no result (Wait, Choice, Succeed):
         their output is their input filtered by InputPath/OutputPath (JSONPath) or Output.
+        An output over AWS's payload limit fails the state with States.DataLimitExceeded.
         """
+        output, assigned = self._finish(result, has_result)
+        check_result_size(output, self.ctx.state_name)
+        return output, assigned
+
+    def _finish(self, result: Any, has_result: bool) -> tuple[Any, dict[str, Any]]:
         if self.jsonata:
             default = result if has_result else self.raw_input
             extra = {"result": result} if has_result else {}
@@ -147,25 +153,22 @@ def payload_size(value: Any) -> int:
 
 
 def check_result_size(value: Any, owner: str) -> None:
-    """AWS fails a state whose task result exceeds the payload limit with States.DataLimitExceeded."""
-    if _may_exceed(value) and payload_size(value) > MAX_PAYLOAD_BYTES:
+    """AWS fails a state whose result or output exceeds the payload limit (States.DataLimitExceeded)."""
+    if isinstance(value, str):
+        if len(value) * 4 > MAX_PAYLOAD_BYTES and len(value.encode()) > MAX_PAYLOAD_BYTES:
+            raise_data_limit(owner)
+        return
+    if not isinstance(value, dict | list):
+        return
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    # A character takes at most 4 bytes in UTF-8: short text needs no encoding to be safe.
+    if len(text) * 4 > MAX_PAYLOAD_BYTES and len(text.encode()) > MAX_PAYLOAD_BYTES:
         raise_data_limit(owner)
 
 
 def raise_data_limit(owner: str) -> None:
-    from engine.errors import StatesFailure
-
     raise StatesFailure(
         StatesError.DATA_LIMIT_EXCEEDED,
         f"The state/task '{owner}' returned a result with a size exceeding "
         "the maximum number of bytes service limit.",
     )
-
-
-def _may_exceed(value: Any) -> bool:
-    # Cheap pre-check so small results (the common case) skip serialisation.
-    if isinstance(value, str):
-        return len(value) * 4 > MAX_PAYLOAD_BYTES
-    if isinstance(value, dict | list):
-        return len(repr(value)) * 4 > MAX_PAYLOAD_BYTES
-    return False

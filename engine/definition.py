@@ -21,7 +21,7 @@ JSONPATH = "JSONPath"
 JSONATA = "JSONata"
 
 
-def parse_definition_text(text: str) -> Any:
+def parse_definition_text(text: str | bytes) -> Any:
     """Parse a definition from JSON or YAML text (JSON is valid YAML, but JSON's errors are clearer)."""
     try:
         return json.loads(text)
@@ -34,8 +34,12 @@ def parse_definition_text(text: str) -> Any:
             ) from yaml_error
 
 
-def validate(definition: Any) -> list[Problem]:
-    """Every problem AWS CreateStateMachine would report, each with a JSON pointer; [] when valid."""
+def validate(definition: Any, *, state_machine_type: str = "STANDARD") -> list[Problem]:
+    """Every problem AWS CreateStateMachine would report, each with a JSON pointer; [] when valid.
+
+    ``state_machine_type`` is "STANDARD" or "EXPRESS": express machines cannot use the
+    ``.sync`` and ``.waitForTaskToken`` integration patterns.
+    """
     from engine.validation import validate_definition
 
     if isinstance(definition, str):
@@ -43,7 +47,28 @@ def validate(definition: Any) -> list[Problem]:
             definition = parse_definition_text(definition)
         except InvalidDefinition as exc:
             return exc.problems
-    return validate_definition(definition)
+    problems = validate_definition(definition)
+    if state_machine_type == "EXPRESS" and not problems:
+        problems = _express_problems(definition, "")
+    return problems
+
+
+def _express_problems(body: dict[str, Any], pointer: str) -> list[Problem]:
+    problems = []
+    for name, state in body["States"].items():
+        state_pointer = f"{pointer}/States/{_escape(name)}"
+        resource = state.get("Resource")
+        if isinstance(resource, str):
+            for pattern in (".waitForTaskToken", ".sync"):
+                if resource.endswith(pattern) or f"{pattern}:" in resource:
+                    problems.append(Problem(f"{state_pointer}/Resource",
+                                            f"Express state machine does not support '{pattern}' service integration"))
+        for index, branch in enumerate(state.get("Branches") or []):
+            problems += _express_problems(branch, f"{state_pointer}/Branches/{index}")
+        for key in ("ItemProcessor", "Iterator"):
+            if isinstance(state.get(key), dict):
+                problems += _express_problems(state[key], f"{state_pointer}/{key}")
+    return problems
 
 
 @dataclass(frozen=True)

@@ -77,8 +77,7 @@ class Interpreter:
                 "Input": snap.input,
                 "StartTime": snap.start_time,
                 "Name": snap.name,
-                "RoleArn": self.context.get("role_arn", "arn:aws:iam::000000000000:role/stepstream"),
-                "RedriveCount": 0,
+                "RoleArn": self.context.get("role_arn", "arn:aws:iam::111111111111:role/stepstream"),
             },
             "StateMachine": {
                 "Id": self.context.get("state_machine_id", ""),
@@ -86,10 +85,13 @@ class Interpreter:
             },
             "State": state_ctx,
         }
+        if self.context.get("state_machine_type", "STANDARD") == "STANDARD":
+            context["Execution"]["RedriveCount"] = 0  # express executions cannot be redriven
         context.update(extra)
         if frame.map_item is not None and "Map" not in context:
             context["Map"] = {"Item": frame.map_item}
-        return EvalContext(context, self.visible_variables(frame), self.rng(), frame.state)
+        seed = f"{snap.execution_id}#{snap.event_count}#{frame.id}"
+        return EvalContext(context, self.visible_variables(frame), state_name=frame.state, seed=seed)
 
     def visible_variables(self, frame: Frame) -> dict[str, Any]:
         """Variables a frame reads: its own over those of the frames that spawned it."""

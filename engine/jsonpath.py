@@ -12,7 +12,6 @@ Three roots share one syntax: ``$...`` reads the state's data, ``$$...`` the con
 from __future__ import annotations
 
 import json
-import re
 from functools import lru_cache
 from typing import Any
 
@@ -22,7 +21,6 @@ from engine.errors import EvaluationError, StatesError
 DATA, CONTEXT, VARIABLE = "data", "context", "variable"
 _MISSING: Any = object()
 _NAME_STOP = ".[( "
-_FILTER_NAME_STOP = ".[( =!<>&|),"
 _JAVA_TYPES = {bool: "java.lang.Boolean", int: "java.lang.Integer", float: "java.lang.Double",
                str: "java.lang.String", list: "java.util.ArrayList", dict: "java.util.LinkedHashMap"}
 _PROVIDER = "com.jayway.jsonpath.spi.json.JacksonJsonProvider"
@@ -54,7 +52,7 @@ def _compile(text: str) -> CompiledPath:
     if not src.startswith("$"):
         raise PathSyntaxError(f"Path must start with '$': {text!r}")
     root, variable, pos = _parse_root(src)
-    segments, pos = _parse_segments(src, pos, _NAME_STOP)
+    segments, pos = _parse_segments(src, pos)
     if pos != len(src):
         raise PathSyntaxError(f"Illegal character at position {pos} in path {text!r}")
     return CompiledPath(text, root, variable, segments)
@@ -253,7 +251,7 @@ def _segment_text(seg: tuple[Any, ...]) -> str:
 # ---------------------------------------------------------------- parsing of segments
 
 
-def _parse_segments(src: str, pos: int, stop: str) -> tuple[list[tuple[Any, ...]], int]:
+def _parse_segments(src: str, pos: int) -> tuple[list[tuple[Any, ...]], int]:
     """Parse segments from ``pos`` until the end or a character that cannot start one."""
     segments: list[tuple[Any, ...]] = []
     n = len(src)
@@ -261,10 +259,10 @@ def _parse_segments(src: str, pos: int, stop: str) -> tuple[list[tuple[Any, ...]
         if segments and segments[-1][0] == "func":
             raise PathSyntaxError(f"A function must be the last element of path {src!r}")
         if src.startswith("..", pos):
-            seg, pos = _parse_after_dot(src, pos + 2, stop, scan=True)
+            seg, pos = _parse_after_dot(src, pos + 2, scan=True)
             segments.append(("scan", seg))
         elif src[pos] == ".":
-            seg, pos = _parse_after_dot(src, pos + 1, stop, scan=False)
+            seg, pos = _parse_after_dot(src, pos + 1, scan=False)
             segments.append(seg)
         else:
             seg, pos = _parse_bracket(src, pos)
@@ -272,15 +270,15 @@ def _parse_segments(src: str, pos: int, stop: str) -> tuple[list[tuple[Any, ...]
     return segments, pos
 
 
-def _parse_after_dot(src: str, pos: int, stop: str, *, scan: bool) -> tuple[tuple[Any, ...], int]:
-    if pos >= len(src) or src[pos] in stop.replace("[", "").replace("(", ""):
+def _parse_after_dot(src: str, pos: int, *, scan: bool) -> tuple[tuple[Any, ...], int]:
+    if pos >= len(src) or src[pos] in ". ":
         raise PathSyntaxError(f"Path must not end with a '.' or '..': {src!r}")
     if src[pos] == "*":
         return ("wild",), pos + 1
     if src[pos] == "[":
         return _parse_bracket(src, pos)
     end = pos
-    while end < len(src) and src[end] not in stop:
+    while end < len(src) and src[end] not in _NAME_STOP:
         end += 1
     name = src[pos:end]
     if not name:
@@ -294,9 +292,7 @@ def _parse_after_dot(src: str, pos: int, stop: str, *, scan: bool) -> tuple[tupl
 
 
 def _parse_bracket(src: str, pos: int) -> tuple[tuple[Any, ...], int]:
-    inner = pos + 1
-    while inner < len(src) and src[inner] == " ":
-        inner += 1
+    inner = _skip_spaces(src, pos + 1)
     if inner >= len(src):
         raise PathSyntaxError(f"Unclosed '[' at position {pos} in path {src!r}")
     if src[inner] in "'\"":
@@ -350,120 +346,40 @@ def _skip_spaces(src: str, pos: int) -> int:
 
 
 def _parse_filter_bracket(src: str, pos: int) -> tuple[tuple[Any, ...], int]:
-    pos = _skip_spaces(src, pos + 1)
-    if not src.startswith("(", pos):
-        raise PathSyntaxError(f"Expected '(' after '[?' at position {pos} in path {src!r}")
-    expr, end = _f_or(src, pos + 1)
-    end = _skip_spaces(src, end)
-    if not src.startswith(")", end) or not src.startswith("]", _skip_spaces(src, end + 1)):
-        raise PathSyntaxError(f"Filter must be closed by ')]' at position {end} in path {src!r}")
-    return ("filter", expr), _skip_spaces(src, end + 1) + 1
+    # The filter expression itself is delegated to jsonpath-ng; only its extent is found here.
+    start = _skip_spaces(src, pos + 1)
+    if not src.startswith("(", start):
+        raise PathSyntaxError(f"Expected '(' after '[?' at position {start} in path {src!r}")
+    depth, quote, end = 0, "", start
+    while end < len(src):
+        char = src[end]
+        if quote:
+            quote = "" if char == quote else quote
+            end += 2 if char == "\\" else 1
+            continue
+        quote = char if char in "'\"" else ""
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        end += 1
+        if depth == 0:
+            break
+    close = _skip_spaces(src, end)
+    if depth or not src.startswith("]", close):
+        raise PathSyntaxError(f"Filter must be closed by ')]' at position {close} in path {src!r}")
+    return ("filter", _filter_expression(src[pos:end])), close + 1
 
 
-# Filters support what AWS documents: comparisons (== != < <= > >=), existence, && || ! and
-# parentheses over @-relative paths and literals; no regex, no lexical operators, no $ references.
-_OPS = ("==", "!=", "<=", ">=", "<", ">")
-_NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][+-]?\d+)?")
+@lru_cache(maxsize=256)
+def _filter_expression(text: str) -> Any:
+    from jsonpath_ng.ext import parse  # noqa: PLC0415 - only definitions with filters pay for it
+
+    try:
+        return parse(f"$[{text}]")
+    except Exception as exc:  # noqa: BLE001 - jsonpath-ng raises plain Exceptions for bad syntax
+        raise PathSyntaxError(f"Invalid filter expression '[{text}]': {exc}") from None
 
 
-def _f_or(src: str, pos: int) -> tuple[tuple[Any, ...], int]:
-    left, pos = _f_and(src, pos)
-    while src.startswith("||", pos := _skip_spaces(src, pos)):
-        right, pos = _f_and(src, pos + 2)
-        left = ("or", left, right)
-    return left, pos
-
-
-def _f_and(src: str, pos: int) -> tuple[tuple[Any, ...], int]:
-    left, pos = _f_unary(src, pos)
-    while src.startswith("&&", pos := _skip_spaces(src, pos)):
-        right, pos = _f_unary(src, pos + 2)
-        left = ("and", left, right)
-    return left, pos
-
-
-def _f_unary(src: str, pos: int) -> tuple[tuple[Any, ...], int]:
-    pos = _skip_spaces(src, pos)
-    if src.startswith("!", pos) and not src.startswith("!=", pos):
-        inner, pos = _f_unary(src, pos + 1)
-        return ("not", inner), pos
-    if src.startswith("(", pos):
-        inner, pos = _f_or(src, pos + 1)
-        if not src.startswith(")", pos := _skip_spaces(src, pos)):
-            raise PathSyntaxError(f"Expected ')' at position {pos} in path {src!r}")
-        return inner, pos + 1
-    left, pos = _f_operand(src, pos)
-    pos = _skip_spaces(src, pos)
-    for op in _OPS:
-        if src.startswith(op, pos):
-            right, pos = _f_operand(src, pos + len(op))
-            return ("cmp", op, left, right), pos
-    if left[0] != "path":
-        raise PathSyntaxError(f"Expected a comparison at position {pos} in path {src!r}")
-    return ("exists", left), pos
-
-
-def _f_operand(src: str, pos: int) -> tuple[tuple[Any, ...], int]:
-    pos = _skip_spaces(src, pos)
-    char = src[pos] if pos < len(src) else ""
-    if char == "@":
-        segments, end = _parse_segments(src, pos + 1, _FILTER_NAME_STOP)
-        return ("path", tuple(segments)), end
-    if char and char in "'\"":
-        end = pos + 1
-        while end < len(src) and src[end] != char:
-            end += 2 if src[end] == "\\" else 1
-        if end >= len(src):
-            raise PathSyntaxError(f"Unclosed string at position {pos} in path {src!r}")
-        return ("lit", src[pos + 1:end]), end + 1
-    for word, value in (("true", True), ("false", False), ("null", None)):
-        if src.startswith(word, pos):
-            return ("lit", value), pos + len(word)
-    match = _NUMBER.match(src, pos)
-    if not match:
-        raise PathSyntaxError(f"Unsupported filter operand at position {pos} in path {src!r}")
-    text = match.group(0)
-    return ("lit", float(text) if match.group(1) or match.group(2) else int(text)), match.end()
-
-
-def _truth(expr: tuple[Any, ...], node: Any) -> bool:
-    kind = expr[0]
-    if kind == "or":
-        return _truth(expr[1], node) or _truth(expr[2], node)
-    if kind == "and":
-        return _truth(expr[1], node) and _truth(expr[2], node)
-    if kind == "not":
-        return not _truth(expr[1], node)
-    if kind == "exists":
-        return _operand(expr[1], node) is not _MISSING
-    return _compare(expr[1], _operand(expr[2], node), _operand(expr[3], node))
-
-
-def _operand(operand: tuple[Any, ...], node: Any) -> Any:
-    if operand[0] == "lit":
-        return operand[1]
-    nodes = [node]
-    for seg in operand[1]:
-        out: list[Any] = []
-        for item in nodes:
-            _apply(seg, item, out)
-        nodes = out
-    if all(seg[0] in ("field", "index") for seg in operand[1]):
-        return nodes[0] if nodes else _MISSING
-    return nodes
-
-
-def _compare(op: str, left: Any, right: Any) -> bool:
-    if left is _MISSING or right is _MISSING:
-        return False
-    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right))
-    if numbers or (isinstance(left, str) and isinstance(right, str)):
-        return bool({"==": left == right, "!=": left != right, "<": left < right, "<=": left <= right,
-                     ">": left > right, ">=": left >= right}[op])
-    if op in ("==", "!="):
-        # JSON equality: true is not 1, so compare types as well as values.
-        return (type(left) is type(right) and left == right) == (op == "==")
-    return False
+def _truth(expr: Any, node: Any) -> bool:
+    return bool(expr.find([node]))
 
 
 # ---------------------------------------------------------------- public readers

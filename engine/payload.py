@@ -58,7 +58,8 @@ def evaluate_expression(expression: Any, data: Any, ctx: EvalContext, field: str
 
 def not_found_cause(path: str, field: str, data: Any) -> str:
     """AWS's cause for a path that finds nothing in a ``.$`` value or a ``*Path`` field."""
-    return f"The JSONPath '{path}' specified for the field '{field}' could not be found in the input '{to_json(data)}'"
+    return (f"The JSONPath '{path}' specified for the field '{field}' "
+            f"could not be found in the input '{to_json(data)}'")
 
 
 def _invalid_message(field: str) -> str:

@@ -9,6 +9,7 @@ pure; the local runner and the service's task workers share it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass
@@ -17,6 +18,11 @@ from typing import Any
 from engine.errors import StatesError, StatesFailure
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+
+#: Where ARNs built by stepstream say they live. Placeholders in the style of AWS's own
+#: documentation; the service and the local runner take the real values as settings.
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT = "111111111111"
 _LAMBDA_ARN = re.compile(r"^arn:aws[\w-]*:lambda:([\w-]+):(\d+):function:([\w.-]+)(?::([\w$-]+))?$")
 _CALLBACK_SUFFIX = ".waitForTaskToken"
 _SYNC_SUFFIXES = (".sync:2", ".sync")
@@ -72,7 +78,7 @@ def function_name(name_or_arn: str) -> str:
 def function_arn(name_or_arn: str) -> str:
     if _LAMBDA_ARN.match(name_or_arn):
         return name_or_arn
-    return f"arn:aws:lambda:us-east-1:000000000000:function:{name_or_arn}"
+    return f"arn:aws:lambda:{DEFAULT_REGION}:{DEFAULT_ACCOUNT}:function:{name_or_arn}"
 
 
 def shape_result(invocation: Invocation, result: Any) -> Any:
@@ -96,10 +102,8 @@ def shape_error(invocation: Invocation, error: str | None, cause: str | None) ->
     """
     name = error or StatesError.TASK_FAILED
     if invocation.kind == "lambda_invoke" and cause:
-        try:
+        with contextlib.suppress(ValueError):
             cause = json.dumps(json.loads(cause), separators=(",", ":"), ensure_ascii=False)
-        except ValueError:
-            pass
     return name, cause
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import time
 import traceback
+import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -64,7 +65,8 @@ class _Clock:
 
 def run_local(definition: Any, input: Any = None, *, handlers: Mapping[str, Handler] | None = None,
               virtual_time: bool = True, start_time: float | None = None, execution_name: str = "local",
-              state_machine_name: str = "local",
+              state_machine_name: str = "local", state_machine_type: str = "STANDARD",
+              region: str = resources.DEFAULT_REGION, account: str = resources.DEFAULT_ACCOUNT,
               messages: Mapping[tuple[str, Any], Any] | None = None) -> Outcome:
     """Run a state machine to completion in this process.
 
@@ -76,6 +78,8 @@ def run_local(definition: Any, input: Any = None, *, handlers: Mapping[str, Hand
             the task with the exception's class name as the error).
         virtual_time: jump over waits instead of sleeping.
         start_time: the execution's start time (POSIX seconds); default now.
+        state_machine_type: "STANDARD" or "EXPRESS" (shapes the execution ARN as AWS does).
+        region, account: the region and account id in the ARNs of the context object.
         messages: data for Message states by (correlation key, correlation value).
 
     Raises:
@@ -86,10 +90,15 @@ def run_local(definition: Any, input: Any = None, *, handlers: Mapping[str, Hand
     handlers = dict(handlers or {})
     _check_resources(loaded, handlers)
     clock = _Clock(time.time() if start_time is None else start_time, virtual_time)
-    arn = f"arn:aws:states:us-east-1:000000000000:execution:{state_machine_name}:{execution_name}"
+    prefix = f"arn:aws:states:{region}:{account}"
+    if state_machine_type == "EXPRESS":
+        arn = f"{prefix}:express:{state_machine_name}:{execution_name}:{uuid.uuid4()}"
+    else:
+        arn = f"{prefix}:execution:{state_machine_name}:{execution_name}"
     snapshot = new_snapshot(arn, execution_name)
-    context = {"state_machine_id": f"arn:aws:states:us-east-1:000000000000:stateMachine:{state_machine_name}",
-               "state_machine_name": state_machine_name}
+    context = {"state_machine_id": f"{prefix}:stateMachine:{state_machine_name}",
+               "state_machine_name": state_machine_name, "role_arn": f"arn:aws:iam::{account}:role/stepstream",
+               "state_machine_type": state_machine_type}
     driver = _Driver(loaded, snapshot, clock, handlers, dict(messages or {}), context)
     driver.run(ev.Start(input))
     return Outcome(snapshot.status, snapshot.output, snapshot.error, snapshot.cause, driver.history,

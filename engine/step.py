@@ -8,7 +8,6 @@ Start) is stale and yields an unchanged snapshot with no effects.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +50,7 @@ def step(definition: Definition, snapshot: Snapshot, event: ev.Event, now: float
         now: the current time, from the caller's clock.
         context: names for the context object: ``state_machine_id``, ``state_machine_name``, ``role_arn``.
     """
-    working = copy.deepcopy(snapshot)
+    working = snapshot.copy()
     return apply_event(definition, working, event, now, context=context)
 
 
@@ -72,25 +71,24 @@ def _dispatch(it: Interpreter, event: ev.Event) -> None:
             if not snap.frames and snap.event_count == 0:
                 _start(it, event.input)
         case ev.TaskSucceeded():
-            frame = _frame(it, snap.tasks.pop(event.token, None))
-            if frame is not None:
-                task.task_succeeded(it, frame, event.output)
+            _on_task(it, snap.tasks.pop(event.token, None), task.task_succeeded, event.output)
         case ev.TaskFailed():
-            frame = _frame(it, snap.tasks.pop(event.token, None))
-            if frame is not None:
-                task.task_failed(it, frame, event.error, event.cause)
+            _on_task(it, snap.tasks.pop(event.token, None), task.task_failed, event.error, event.cause)
         case ev.TaskHeartbeat():
-            frame = _frame(it, snap.tasks.get(event.token))
-            if frame is not None:
-                task.task_heartbeat(it, frame)
+            _on_task(it, snap.tasks.get(event.token), task.task_heartbeat)
         case ev.TimerFired():
             _timer_fired(it, event.timer_id)
         case ev.MessageDelivered():
-            frame = _frame(it, snap.subscriptions.get(event.subscription_id))
-            if frame is not None:
-                message.message_delivered(it, frame, event.data)
+            _on_task(it, snap.subscriptions.get(event.subscription_id), message.message_delivered, event.data)
         case ev.Stop():
             it.finish_execution("ABORTED", error=event.error, cause=event.cause)
+
+
+def _on_task(it: Interpreter, frame_id: str | None, handler: Any, *args: Any) -> None:
+    """Hand an answer to the frame waiting for it; an answer nobody waits for is stale."""
+    frame = _frame(it, frame_id)
+    if frame is not None:
+        it.guarded(frame, handler, *args)
 
 
 def _frame(it: Interpreter, frame_id: str | None) -> Frame | None:

@@ -8,4 +8,6 @@ defines, with its arity.
 from engine.intrinsics.functions import FUNCTIONS, Function
 from engine.intrinsics.parser import IntrinsicCall, IntrinsicSyntaxError, is_intrinsic, parse_intrinsic
 
-__all__ = ["FUNCTIONS", "Function", "IntrinsicCall", "IntrinsicSyntaxError", "is_intrinsic", "parse_intrinsic"]
+__all__ = [
+    "FUNCTIONS", "Function", "IntrinsicCall", "IntrinsicSyntaxError", "is_intrinsic", "parse_intrinsic",
+]

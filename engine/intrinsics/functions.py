@@ -27,6 +27,7 @@ MAX_STRING_CHARS = 10000
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 _HASHES = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512"}
 _ORDINALS = ("first", "second", "third")
+_KINDS: dict[type, str] = {str: "string", list: "array", dict: "object"}
 
 Impl = Callable[[list[Any], EvalContext, tuple[Any, ...]], Any]
 
@@ -52,7 +53,7 @@ def _kind(value: Any) -> str:
         return "boolean"
     if is_number(value):
         return "number"
-    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
+    return _KINDS.get(type(value), type(value).__name__)
 
 
 def _expect(name: str, args: list[Any], index: int, kind: str) -> Any:
@@ -150,7 +151,7 @@ def _array_get_item(args: list[Any], ctx: EvalContext, nodes: tuple[Any, ...]) -
     items = _expect("States.ArrayGetItem", args, 0, "array")
     index = _integer("States.ArrayGetItem", args, 1)
     if not 0 <= index < len(items):
-        raise failure("States.ArrayGetItem", f"the index {index} is out of bounds for an array of {len(items)}")
+        raise failure("States.ArrayGetItem", f"the index {index} is out of bounds (length {len(items)})")
     return items[index]
 
 

@@ -107,7 +107,7 @@ class _Parser:
         self.pos = 0
 
     def fail(self, reason: str) -> None:
-        raise IntrinsicSyntaxError(f"Invalid intrinsic function call {self.text!r} at position {self.pos}: {reason}")
+        raise IntrinsicSyntaxError(f"Invalid intrinsic function call {self.text!r} at {self.pos}: {reason}")
 
     def skip_spaces(self) -> int:
         while self.pos < len(self.text) and self.text[self.pos].isspace():
@@ -130,8 +130,8 @@ class _Parser:
         args = self.arguments()
         spec = FUNCTIONS[name]
         if len(args) < spec.min_args or (spec.max_args is not None and len(args) > spec.max_args):
-            expected = spec.min_args if spec.min_args == spec.max_args else (
-                f"at least {spec.min_args}" if spec.max_args is None else f"{spec.min_args} to {spec.max_args}")
+            most = "" if spec.max_args is None else f" and at most {spec.max_args}"
+            expected = spec.min_args if spec.min_args == spec.max_args else f"at least {spec.min_args}{most}"
             self.fail(f"{name} takes {expected} argument(s), not {len(args)}")
         return IntrinsicCall(name, tuple(args))
 

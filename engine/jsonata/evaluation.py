@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from typing import Any, Final
 
 import jsonatapy
@@ -46,6 +47,7 @@ class _Undefined:
 UNDEFINED: Final = _Undefined()
 
 _CACHE_SIZE = 4096
+_PER_THREAD = threading.local()
 
 
 class JsonataSyntaxError(ValueError):
@@ -80,9 +82,20 @@ def expression_text(value: str) -> str:
     return value[2:-2].strip()
 
 
-@functools.lru_cache(maxsize=_CACHE_SIZE)
 def compile_expression(text: str) -> CompiledExpression:
-    """Parse an expression (without its delimiters) once; raises :class:`JsonataSyntaxError`."""
+    """Parse an expression (without its delimiters) once; raises :class:`JsonataSyntaxError`.
+
+    The cache is per thread: the library's compiled expressions may only be used on the thread
+    that compiled them (another thread makes it panic), so never hand one to another thread.
+    """
+    cached = getattr(_PER_THREAD, "compile", None)
+    if cached is None:
+        cached = _PER_THREAD.compile = functools.lru_cache(maxsize=_CACHE_SIZE)(_compile)
+    compiled: CompiledExpression = cached(text)
+    return compiled
+
+
+def _compile(text: str) -> CompiledExpression:
     try:
         program = library.compile_program(text)
     except Exception as exc:  # noqa: BLE001 - any refusal by the parser is a syntax error
@@ -115,9 +128,9 @@ def _evaluate(compiled: CompiledExpression, bindings: dict[str, Any], run: libra
         raw = library.evaluate_json(compiled.program, bindings)
         if raw == '""' and library.is_function_result(compiled.program, bindings):
             raise _failure(text, field, "returned an unsupported result type.")
-    except EvaluationError:
+    except (EvaluationError, KeyboardInterrupt, SystemExit):
         raise
-    except Exception as exc:  # noqa: BLE001 - a library failure of any kind fails the field, not the worker
+    except BaseException as exc:  # noqa: BLE001 - a library failure (even a Rust panic) fails the field, not the worker
         if isinstance(run.signal, functions.Undefined):
             # A host function answered undefined; the library could only abort.
             return UNDEFINED

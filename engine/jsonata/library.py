@@ -12,6 +12,7 @@ expression can serve concurrent evaluations on different threads.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -117,11 +118,12 @@ def library_detail(text: str) -> str:
 # ---------------------------------------------------------------------------- host functions
 
 
-def _call(name: str, function: Callable[..., Any], *args: Any) -> Any:
-    """Call an AWS function for the library, keeping its failure or undefined answer for later."""
+def _call(name: str, function: Callable[..., Any], args: tuple[Any, ...], *given: Any) -> Any:
+    """Call an AWS function for the library (``given`` first, then the expression's ``args``),
+    keeping its failure or undefined answer for later: the library keeps only a text."""
     run = CURRENT.get()
     try:
-        return widen(function(*args))
+        return widen(function(*given, *args))
     except (functions.FunctionError, functions.Undefined) as signal:
         _keep(run, signal)
         raise
@@ -143,39 +145,39 @@ def _context() -> EvalContext:
 
 
 def _partition(*args: Any) -> Any:
-    return _call("partition", functions.partition, *args)
+    return _call("partition", functions.partition, args)
 
 
 def _range(*args: Any) -> Any:
-    return _call("range", functions.range_, *args)
+    return _call("range", functions.range_, args)
 
 
 def _hash(*args: Any) -> Any:
-    return _call("hash", functions.hash_, *args)
+    return _call("hash", functions.hash_, args)
 
 
 def _parse(*args: Any) -> Any:
-    return _call("parse", functions.parse, *args)
+    return _call("parse", functions.parse, args)
 
 
 def _uuid(*args: Any) -> Any:
-    return _call("uuid", functions.uuid_, _context().rng, *args)
+    return _call("uuid", functions.uuid_, args, _context().rng)
 
 
 def _random(*args: Any) -> Any:
-    return _call("random", functions.random_, _context().rng, *args)
+    return _call("random", functions.random_, args, _context().rng)
 
 
 def _eval(*args: Any) -> Any:
-    return _call("eval", functions.eval_, *args)
+    return _call("eval", functions.eval_, args)
 
 
 def _millis(*args: Any) -> Any:
-    return _call("millis", lambda: functions.entered_millis(_context().context_object), *args)
+    return _call("millis", lambda: functions.entered_millis(_context().context_object), args)
 
 
 def _now(*args: Any) -> Any:
-    return _call("now", _format_now, *args)
+    return _call("now", _format_now, args)
 
 
 def _format_now(picture: Any = None, timezone: Any = None) -> Any:
@@ -194,13 +196,15 @@ def _format_now(picture: Any = None, timezone: Any = None) -> Any:
         raise functions.FunctionError(code, message) from None
 
 
-_FROM_MILLIS: list[jsonatapy.JsonataExpression] = []
+_PER_THREAD = threading.local()
 
 
 def _from_millis() -> jsonatapy.JsonataExpression:
-    if not _FROM_MILLIS:
-        _FROM_MILLIS.append(jsonatapy.compile("$fromMillis($m, $p, $t)"))
-    return _FROM_MILLIS[0]
+    # Compiled once per thread: the library's expressions may not cross threads.
+    program = getattr(_PER_THREAD, "from_millis", None)
+    if program is None:
+        program = _PER_THREAD.from_millis = jsonatapy.compile("$fromMillis($m, $p, $t)")
+    return program
 
 
 _HOST_FUNCTIONS: dict[str, Callable[..., Any]] = {

@@ -60,7 +60,7 @@ def _rule_matches(data: StateData, rule: dict[str, Any], subject: Any) -> bool:
 
 def _choice_output(data: StateData, rule: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     """A matched rule's own Output/Assign take the place of the state's (AWS: per-rule fields)."""
-    rule_fields = {k: rule[k] for k in ("Output", "Assign") if k in rule}
+    rule_fields: dict[str, Any] = {k: rule[k] for k in ("Output", "Assign") if k in rule}
     if not rule_fields:
         return data.finish(None, has_result=False)
     state_view = {k: v for k, v in data.state.items() if k not in ("Output", "Assign")}

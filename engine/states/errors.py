@@ -51,7 +51,8 @@ def _schedule_retry(it: Interpreter, frame: Frame, state: dict[str, Any], error:
         if attempts >= retrier.get("MaxAttempts", _DEFAULT_MAX_ATTEMPTS):
             return False  # the first matching retrier decides; exhausted means go to Catch
         frame.retry_counts[key] = attempts + 1
-        delay = retry_delay(retrier, attempts, it.rng().random())
+        jitter = it.rng().random() if retrier.get("JitterStrategy") == "FULL" else 1.0
+        delay = retry_delay(retrier, attempts, jitter)
         timer = it.schedule_timer(frame, it.now + delay, "retry")
         it.block(frame, Wait(kind="retry", timer=timer))
         return True

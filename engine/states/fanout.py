@@ -106,14 +106,10 @@ def _max_concurrency(data: StateData, effective: Any) -> int:
     state = data.state
     if "MaxConcurrencyPath" in state:
         path = state["MaxConcurrencyPath"]
-        value = data.apply_path_value("MaxConcurrencyPath", path, effective)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise EvaluationError(
-                StatesError.RUNTIME,
-                f"The MaxConcurrencyPath field refers to value {compact_json(value)} "
-                f"which is not a valid integer: {path}",
-            )
-        return value
+        value = _parse_number(data.apply_path_value("MaxConcurrencyPath", path, effective), integer=True)
+        if value is None or value < 0:
+            raise _not_a_number("MaxConcurrencyPath", path, effective, data, "integer")
+        return int(value)
     value = data.evaluate("MaxConcurrency", state.get("MaxConcurrency", 0))
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise EvaluationError(StatesError.QUERY_EVALUATION_ERROR,
@@ -122,26 +118,59 @@ def _max_concurrency(data: StateData, effective: Any) -> int:
 
 
 def _tolerance(data: StateData, effective: Any) -> tuple[int | None, float | None]:
+    """ToleratedFailureCount/Percentage, literal, JSONata, or read by their *Path forms.
+
+    AWS parses a *Path value as Java would parse its text, so the string "1" is a valid count.
+    """
     state = data.state
-    count: Any = None
-    percentage: Any = None
-    if "ToleratedFailureCount" in state:
-        count = data.evaluate("ToleratedFailureCount", state["ToleratedFailureCount"])
-    elif "ToleratedFailureCountPath" in state:
-        count = data.apply_path_value("ToleratedFailureCountPath", state["ToleratedFailureCountPath"], effective)
-    if "ToleratedFailurePercentage" in state:
-        percentage = data.evaluate("ToleratedFailurePercentage", state["ToleratedFailurePercentage"])
-    elif "ToleratedFailurePercentagePath" in state:
-        percentage = data.apply_path_value(
-            "ToleratedFailurePercentagePath", state["ToleratedFailurePercentagePath"], effective)
-    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 0):
-        raise EvaluationError(StatesError.RUNTIME,
-                              f"ToleratedFailureCount must be a non-negative integer, but was: {count!r}")
-    if percentage is not None and (isinstance(percentage, bool) or not isinstance(percentage, int | float)
-                                   or not 0 <= percentage <= 100):
-        raise EvaluationError(StatesError.RUNTIME,
-                              f"ToleratedFailurePercentage must be a number in 0..100, but was: {percentage!r}")
-    return count, percentage
+    count = _tolerance_field(data, effective, "ToleratedFailureCount", integer=True)
+    percentage = _tolerance_field(data, effective, "ToleratedFailurePercentage", integer=False)
+    if count is not None and count < 0:
+        raise EvaluationError(StatesError.RUNTIME, "ToleratedFailureCount cannot be negative.")
+    if percentage is not None and not 0 <= percentage <= 100:
+        raise EvaluationError(StatesError.RUNTIME, "ToleratedFailurePercentage must be between 0 and 100.")
+    del state
+    return (int(count) if count is not None else None), percentage
+
+
+def _tolerance_field(data: StateData, effective: Any, field: str, *, integer: bool) -> float | None:
+    state = data.state
+    if field in state:
+        value = _parse_number(data.evaluate(field, state[field]), integer=integer)
+        if value is None:
+            raise EvaluationError(StatesError.QUERY_EVALUATION_ERROR if data.jsonata else StatesError.RUNTIME,
+                                  f"The {field} field is not a valid {'integer' if integer else 'number'}.")
+        return value
+    path_field = f"{field}Path"
+    if path_field not in state:
+        return None
+    path = state[path_field]
+    value = _parse_number(data.apply_path_value(path_field, path, effective), integer=integer)
+    if value is None:
+        raise _not_a_number(path_field, path, effective, data, "integer" if integer else "float")
+    return value
+
+
+def _parse_number(value: Any, *, integer: bool) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = int(value) if integer else float(value)
+        except ValueError:
+            return None
+    if isinstance(value, int) or (isinstance(value, float) and not integer):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _not_a_number(field: str, path: str, effective: Any, data: StateData, kind: str) -> EvaluationError:
+    value = data.apply_path_value(field, path, effective)
+    text = value if isinstance(value, str) else compact_json(value)
+    return EvaluationError(StatesError.RUNTIME,
+                           f'The {field} field refers to value "{text}" which is not a valid {kind}: {path}')
 
 
 def _spawn_more(it: Interpreter, frame: Frame) -> None:

@@ -62,8 +62,8 @@ def _timeout(data: StateData, effective: Any) -> float | None:
 
 
 def message_delivered(it: Interpreter, frame: Frame, message: Any) -> None:
-    it.snapshot.subscriptions.pop(frame.wait.token if frame.wait else "", None)
-    if frame.wait is not None:
+    if frame.wait is not None and frame.wait.token is not None:
+        it.snapshot.subscriptions.pop(frame.wait.token, None)
         frame.wait.token = None  # delivered: nothing to unsubscribe
     it.release_wait(frame)
     it.record("MessageReceived", {"data": message})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from engine import events as ev
@@ -27,7 +26,7 @@ def run_task(it: Interpreter, frame: Frame, state: dict[str, Any]) -> None:
     timeout = _seconds_field(data, "TimeoutSeconds")
     heartbeat = _seconds_field(data, "HeartbeatSeconds")
     it.snapshot.tasks[token] = frame.id
-    wait = Wait(kind="task", token=token, resource=resource, invocation=asdict(invocation),
+    wait = Wait(kind="task", token=token, resource=resource, invocation=dict(vars(invocation)),
                 heartbeat_seconds=heartbeat)
     if timeout is not None:
         wait.timer = it.schedule_timer(frame, it.now + timeout, "task_timeout")

@@ -35,9 +35,7 @@ def validate_definition(definition: Any, *, state_machine_type: str = "STANDARD"
     except RecursionError:
         return [Problem("", "the definition is nested too deeply to be validated")]
     except Exception as exc:  # noqa: BLE001 - validation promises problems, never exceptions
-        return [
-            Problem("", f"the definition could not be validated (internal error {type(exc).__name__}: {exc})")
-        ]
+        return [Problem("", f"the definition could not be validated (internal error {type(exc).__name__}: {exc})")]
     return _unique(problems)
 
 

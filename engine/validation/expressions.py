@@ -66,7 +66,7 @@ def intrinsic_or_path_problems(value: Any, pointer: str, field: str) -> list[Pro
     return path_problems(value, pointer, field, reference=True)
 
 
-def _helper(module: str, name: str) -> Callable[..., list[Problem]] | None:
+def _helper(module: str, name: str) -> Callable[..., Any] | None:
     """A checking function of a sibling module, or None while that module does not offer it."""
     try:
         found = getattr(importlib.import_module(module), name, None)
@@ -76,13 +76,12 @@ def _helper(module: str, name: str) -> Callable[..., list[Problem]] | None:
 
 
 def _dollar_value_problems(field: str, value: str, pointer: str) -> list[Problem]:
-    template_problems = _helper("engine.payload", "template_problems")
-    if template_problems is None:
+    check = _helper("engine.payload", "expression_problem")
+    if check is None:
         return []
-    # The payload grammar judges ".$" values; ask it about a one-field template and report
-    # its verdict at the field itself.
-    problems = template_problems({f"{field}.$": value}, pointer)
-    return [Problem(pointer, problem.message) for problem in problems]
+    # The payload grammar judges ".$" values: ErrorPath and CausePath accept the same ones.
+    message = check(value, field)
+    return [Problem(pointer, str(message))] if message else []
 
 
 def template_problems(value: Any, pointer: str, field: str) -> list[Problem]:

@@ -36,9 +36,7 @@ from engine.validation.handlers import assign_problems, catch_problems, retry_pr
 
 Rule = Callable[[Any, str, str], list[Problem]]
 
-_RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|[+-](\d{2}):(\d{2}))"
-)
+_RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|[+-](\d{2}):(\d{2}))")
 
 
 def is_rfc3339(text: str) -> bool:
@@ -93,11 +91,7 @@ def _timestamp(value: Any, pointer: str, language: str) -> list[Problem]:
     if not isinstance(value, str):
         return [Problem(pointer, f"Timestamp must be a string, not {describe(value)}")]
     if not is_rfc3339(value):
-        return [
-            Problem(
-                pointer, f"Timestamp must be an RFC 3339 timestamp such as 2024-01-31T12:00:00Z: {value!r}"
-            )
-        ]
+        return [Problem(pointer, f"Timestamp must be an RFC 3339 timestamp such as 2024-01-31T12:00:00Z: {value!r}")]
     return []
 
 
@@ -126,9 +120,7 @@ def _object_or_expression(field: str) -> Rule:
 
     def rule(value: Any, pointer: str, language: str) -> list[Problem]:
         if not isinstance(value, dict) and not is_jsonata(value):
-            return [
-                Problem(pointer, f"{field} must be an object or a JSONata expression, not {describe(value)}")
-            ]
+            return [Problem(pointer, f"{field} must be an object or a JSONata expression, not {describe(value)}")]
         return jsonata_problems(value, pointer)
 
     return rule
@@ -136,11 +128,7 @@ def _object_or_expression(field: str) -> Rule:
 
 def _items(value: Any, pointer: str, language: str) -> list[Problem]:
     if not isinstance(value, list | dict) and not is_jsonata(value):
-        return [
-            Problem(
-                pointer, f"Items must be an array, an object or a JSONata expression, not {describe(value)}"
-            )
-        ]
+        return [Problem(pointer, f"Items must be an array, an object or a JSONata expression, not {describe(value)}")]
     return jsonata_problems(value, pointer)
 
 
@@ -188,9 +176,7 @@ def _jsonata_rule(rule: dict[str, Any], pointer: str) -> list[Problem]:
         for key in rule
         if key not in JSONATA_RULE_FIELDS
     ]
-    problems += [
-        Problem(pointer, f"a Choice rule requires {key}") for key in ("Condition", "Next") if key not in rule
-    ]
+    problems += [Problem(pointer, f"a Choice rule requires {key}") for key in ("Condition", "Next") if key not in rule]
     condition = rule.get("Condition")
     if "Condition" in rule and not isinstance(condition, bool) and not is_jsonata(condition):
         message = f"Condition must be a boolean or a JSONata expression, not {describe(condition)}"
@@ -208,9 +194,7 @@ def _jsonata_rule(rule: dict[str, Any], pointer: str) -> list[Problem]:
 def _branches(value: Any, pointer: str, language: str) -> list[Problem]:
     # Each branch body is validated by the walker; here only the array itself.
     if not isinstance(value, list) or not value:
-        return [
-            Problem(pointer, f"Branches must be a non-empty array of state machines, not {describe(value)}")
-        ]
+        return [Problem(pointer, f"Branches must be a non-empty array of state machines, not {describe(value)}")]
     return [
         Problem(child(pointer, index), f"each branch must be an object, not {describe(branch)}")
         for index, branch in enumerate(value)
@@ -224,9 +208,7 @@ def _reference(field: str) -> Rule:
 
 #: The value rule of every field that has one (structural fields are checked elsewhere).
 FIELD_RULES: dict[str, Rule] = {
-    "Comment": lambda value, at, _: (
-        [] if isinstance(value, str) else [Problem(at, "Comment must be a string")]
-    ),
+    "Comment": lambda value, at, _: [] if isinstance(value, str) else [Problem(at, "Comment must be a string")],
     "InputPath": _path("InputPath", reference=False, nullable=True),
     "OutputPath": _path("OutputPath", reference=False, nullable=True),
     # ResultPath writes into the state's input, so it cannot point at $$ or a variable.
@@ -280,9 +262,7 @@ FIELD_RULES: dict[str, Rule] = {
 }
 
 
-def field_value_problems(
-    state: dict[str, Any], pointer: str, allowed: frozenset[str], language: str
-) -> list[Problem]:
+def field_value_problems(state: dict[str, Any], pointer: str, allowed: frozenset[str], language: str) -> list[Problem]:
     """Value problems of every allowed field a state holds (unknown fields are reported elsewhere)."""
     problems = []
     for key, value in state.items():
@@ -294,10 +274,6 @@ def field_value_problems(
 
 def _heartbeat_problems(state: dict[str, Any], pointer: str) -> list[Problem]:
     timeout, heartbeat = state.get("TimeoutSeconds"), state.get("HeartbeatSeconds")
-    if is_int(timeout) and is_int(heartbeat) and heartbeat >= timeout:
-        return [
-            Problem(
-                child(pointer, "HeartbeatSeconds"), "HeartbeatSeconds must be smaller than TimeoutSeconds"
-            )
-        ]
+    if is_int(timeout) and is_int(heartbeat) and 1 <= timeout <= heartbeat:
+        return [Problem(child(pointer, "HeartbeatSeconds"), "HeartbeatSeconds must be smaller than TimeoutSeconds")]
     return []

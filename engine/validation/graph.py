@@ -7,7 +7,7 @@ State names must also be unique across the whole definition, nested bodies inclu
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
@@ -49,9 +49,7 @@ def scope_graph_problems(body: dict[str, Any], pointer: str) -> list[Problem]:
     start = body.get("StartAt")
     problems: list[Problem] = []
     if isinstance(start, str) and start not in states:
-        problems.append(
-            Problem(child(pointer, "StartAt"), f"StartAt names no state of this scope: {start!r}")
-        )
+        problems.append(Problem(child(pointer, "StartAt"), f"StartAt names no state of this scope: {start!r}"))
     edges: dict[str, list[str]] = {}
     for name, state in states.items():
         if isinstance(state, dict):
@@ -64,15 +62,11 @@ def scope_graph_problems(body: dict[str, Any], pointer: str) -> list[Problem]:
     return problems
 
 
-def _targets(
-    state: dict[str, Any], pointer: str, states: dict[str, Any], problems: list[Problem]
-) -> list[str]:
+def _targets(state: dict[str, Any], pointer: str, states: dict[str, Any], problems: list[Problem]) -> list[str]:
     found = []
     for field, where, target in transitions(state, pointer):
         if not isinstance(target, str):
-            problems.append(
-                Problem(where, f"{field} must be a string naming a state, not {describe(target)}")
-            )
+            problems.append(Problem(where, f"{field} must be a string naming a state, not {describe(target)}"))
         elif target not in states:
             problems.append(Problem(where, f"{field} names no state of this scope: {target!r}"))
         else:
@@ -80,9 +74,7 @@ def _targets(
     return found
 
 
-def _unreachable(
-    start: str, edges: dict[str, list[str]], states: dict[str, Any], pointer: str
-) -> list[Problem]:
+def _unreachable(start: str, edges: dict[str, list[str]], states: dict[str, Any], pointer: str) -> list[Problem]:
     seen = {start}
     pending = [start]
     while pending:
@@ -102,18 +94,18 @@ def _is_terminal(state: Any) -> bool:
 
 
 def state_name_problems(definition: dict[str, Any]) -> list[Problem]:
-    """Over-long state names, and names used twice anywhere in the definition."""
+    """Over-long state names, and every occurrence of a name used twice anywhere in the definition."""
     problems = []
-    seen: Counter[str] = Counter()
+    where: dict[str, list[str]] = defaultdict(list)
     for name, pointer, _ in all_states(definition, ""):
-        seen[name] += 1
-        if seen[name] == 2:
-            problems.append(Problem(pointer, f"state name {name!r} is used more than once in the definition"))
+        where[name].append(pointer)
         if not name or len(name) > MAX_STATE_NAME_LENGTH:
             limit = MAX_STATE_NAME_LENGTH
-            problems.append(
-                Problem(pointer, f"state name must be 1 to {limit} characters long, not {len(name)}")
-            )
+            problems.append(Problem(pointer, f"state name must be 1 to {limit} characters long, not {len(name)}"))
+    for name, places in where.items():
+        if len(places) > 1:
+            message = f"state name {name!r} is used {len(places)} times; names must be unique in the whole definition"
+            problems += [Problem(pointer, message) for pointer in places]
     return problems
 
 

@@ -102,9 +102,7 @@ def _catcher(entry: dict[str, Any], pointer: str, language: str) -> list[Problem
     if "Comment" in entry and not isinstance(entry["Comment"], str):
         problems.append(Problem(child(pointer, "Comment"), "Comment must be a string"))
     if "ResultPath" in entry and "ResultPath" in allowed and entry["ResultPath"] is not None:
-        problems += path_problems(
-            entry["ResultPath"], child(pointer, "ResultPath"), "ResultPath", reference=True
-        )
+        problems += path_problems(entry["ResultPath"], child(pointer, "ResultPath"), "ResultPath", reference=True)
     if "Assign" in entry:
         problems += assign_problems(entry["Assign"], child(pointer, "Assign"), language)
     if "Output" in entry and language == JSONATA:
@@ -124,9 +122,7 @@ def assign_problems(value: Any, pointer: str, language: str) -> list[Problem]:
 
 def _unknown_fields(entry: dict[str, Any], pointer: str, allowed: frozenset[str], what: str) -> list[Problem]:
     return [
-        Problem(child(pointer, key), f"{key} is not a valid field of a {what}")
-        for key in entry
-        if key not in allowed
+        Problem(child(pointer, key), f"{key} is not a valid field of a {what}") for key in entry if key not in allowed
     ]
 
 

@@ -55,16 +55,12 @@ def express_problems(definition: Any) -> list[Problem]:
 def _top_level_value_problems(definition: dict[str, Any]) -> list[Problem]:
     problems = _comment_and_start(definition, "")
     if "Version" in definition and not isinstance(definition["Version"], str):
-        problems.append(
-            Problem("/Version", f"Version must be a string, not {describe(definition['Version'])}")
-        )
+        problems.append(Problem("/Version", f"Version must be a string, not {describe(definition['Version'])}"))
     if "TimeoutSeconds" in definition:
         problems += int_problem(definition["TimeoutSeconds"], "/TimeoutSeconds", "TimeoutSeconds", 1)
     language = definition.get("QueryLanguage", JSONPATH)
     if language not in QUERY_LANGUAGES:
-        problems.append(
-            Problem("/QueryLanguage", f"QueryLanguage must be 'JSONPath' or 'JSONata', not {language!r}")
-        )
+        problems.append(Problem("/QueryLanguage", f"QueryLanguage must be 'JSONPath' or 'JSONata', not {language!r}"))
     return problems
 
 
@@ -85,11 +81,7 @@ def _body_problems(body: dict[str, Any], scope: Scope) -> list[Problem]:
     if not isinstance(states, dict) or not states:
         if "States" not in body:
             return []
-        return [
-            Problem(
-                child(scope.pointer, "States"), f"States must be a non-empty object, not {describe(states)}"
-            )
-        ]
+        return [Problem(child(scope.pointer, "States"), f"States must be a non-empty object, not {describe(states)}")]
     scope = replace(scope, variables=scope.variables | assigned_names(states))
     problems = scope_graph_problems(body, scope.pointer)
     for name, state in states.items():
@@ -133,13 +125,9 @@ def _branch_problems(branches: Any, pointer: str, scope: Scope) -> list[Problem]
 
 
 def _processor_problems(processor: dict[str, Any], pointer: str, scope: Scope) -> list[Problem]:
-    problems = body_field_problems(processor, pointer, PROCESSOR_FIELDS) + _comment_and_start(
-        processor, pointer
-    )
+    problems = body_field_problems(processor, pointer, PROCESSOR_FIELDS) + _comment_and_start(processor, pointer)
     if "ProcessorConfig" in processor:
-        problems += _processor_config_problems(
-            processor["ProcessorConfig"], child(pointer, "ProcessorConfig")
-        )
+        problems += _processor_config_problems(processor["ProcessorConfig"], child(pointer, "ProcessorConfig"))
     return problems + _body_problems(processor, replace(scope, pointer=pointer))
 
 

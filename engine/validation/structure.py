@@ -28,9 +28,7 @@ class StateFields:
 
 def _fields(both: str, jsonpath: str = "", jsonata: str = "") -> StateFields:
     common = {"Type", "Comment", "QueryLanguage"}
-    return StateFields(
-        frozenset(common | set(both.split())), frozenset(jsonpath.split()), frozenset(jsonata.split())
-    )
+    return StateFields(frozenset(common | set(both.split())), frozenset(jsonpath.split()), frozenset(jsonata.split()))
 
 
 _IO = "InputPath OutputPath"
@@ -115,7 +113,10 @@ def body_field_problems(body: dict[str, Any], pointer: str, allowed: frozenset[s
 def state_language(state: dict[str, Any], scope: Scope) -> str:
     """The query language a state uses: its own QueryLanguage when valid, else its scope's."""
     own = state.get("QueryLanguage")
-    return own if own in QUERY_LANGUAGES else scope.language
+    if own not in QUERY_LANGUAGES or (own == JSONPATH and scope.top_language == JSONATA):
+        # An invalid or forbidden QueryLanguage is reported once; judge the rest as inherited.
+        return scope.language
+    return str(own)
 
 
 def language_problems(state: dict[str, Any], pointer: str, scope: Scope) -> list[Problem]:
@@ -135,12 +136,11 @@ def state_field_problems(state: dict[str, Any], pointer: str, kind: str, languag
     spec = STATE_FIELDS[kind]
     allowed = spec.allowed(language)
     problems = [_unknown(key, pointer, kind, language, spec) for key in state if key not in allowed]
-    problems += [
-        Problem(pointer, f"{kind} state requires {key}") for key in REQUIRED.get(kind, ()) if key not in state
-    ]
+    problems += [Problem(pointer, f"{kind} state requires {key}") for key in REQUIRED.get(kind, ()) if key not in state]
     for group in EXACTLY_ONE.get(kind, ()):
         usable = [key for key in group if key in allowed]
-        present = [key for key in group if key in state]
+        # A field of the other query language is reported as such, not counted here.
+        present = [key for key in group if key in state and key in allowed]
         if not present:
             problems.append(Problem(pointer, f"{kind} state requires one of {', '.join(usable)}"))
         elif len(present) > 1:

@@ -1,8 +1,13 @@
-"""The AWS-recorded conformance corpus (../shared/conformance), run with a floor per category.
+"""The AWS-recorded conformance corpus (../shared/conformance), enforced with a floor per category.
 
+Two runs:
+* ``run_corpus.py`` exactly as shipped (the figure quoted in issue notes). It calls
+  ``run_local``/``validate`` without the state machine type, so the two EXPRESS-only cases
+  cannot pass through it (see KNOWN_FAILURES.md).
+* an in-process run of the same cases that also passes ``state_machine_type``, as the
+  service does; every JSONPath-era category must reach the floor there.
 Categories that belong to later work (JSONata functions, variables, distributed Map) are
-reported but not floored here. Known failures, with their reasons, are listed in
-tests/conformance/KNOWN_FAILURES.md.
+reported but not floored.
 """
 
 from __future__ import annotations
@@ -11,38 +16,70 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import engine
+
 ROOT = Path(__file__).resolve().parents[2]
-RUNNER = Path(os.environ.get("STEPSTREAM_CONFORMANCE", ROOT.parent / "shared" / "conformance")) / "run_corpus.py"
+CORPUS = Path(os.environ.get("STEPSTREAM_CONFORMANCE", ROOT.parent / "shared" / "conformance"))
 
 #: Minimum pass rate per category (issue 2: at least 97% on every JSONPath-era category).
 FLOOR = 0.97
 LATER = {"jsonata", "jsonata_functions", "variables", "map_distributed"}
 
-
-@pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    if not RUNNER.exists():
-        pytest.skip(f"conformance corpus not found at {RUNNER}")
-    out = tmp_path_factory.mktemp("conformance") / "report.json"
-    proc = subprocess.run([sys.executable, str(RUNNER), "--json", str(out)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=900)
-    print(proc.stdout[-3000:])
-    assert out.exists(), proc.stdout + proc.stderr
-    return json.loads(out.read_text())
+pytestmark = pytest.mark.skipif(not (CORPUS / "run_corpus.py").exists(), reason=f"no corpus at {CORPUS}")
 
 
-def test_every_category_meets_its_floor(report: dict) -> None:
-    below = {}
-    for category, counts in report["per_category"].items():
-        ran = counts["passed"] + counts["failed"]
-        if category in LATER or not ran:
+def _runner_module() -> Any:
+    sys.path.insert(0, str(CORPUS))
+    import run_corpus
+
+    return run_corpus
+
+
+def _run_typed(run_corpus: Any, case: dict[str, Any]) -> dict[str, Any]:
+    machine_type = case.get("state_machine_type", "STANDARD")
+    expected = case["expected"]["status"]
+    if expected in ("DEFINITION_REJECTED", "DEFINITION_VALID"):
+        problems = engine.validate(case["definition"], state_machine_type=machine_type)
+        return {"status": "DEFINITION_VALID" if not problems else "DEFINITION_REJECTED"}
+    outcome = engine.run_local(case["definition"], case["input"], state_machine_type=machine_type,
+                               handlers=run_corpus.make_handlers(engine, case.get("tasks")))
+    actual = {"status": outcome.status, "error": outcome.error, "cause": outcome.cause}
+    if outcome.status == "SUCCEEDED":
+        actual["output"] = outcome.output
+    return actual
+
+
+def test_corpus_with_state_machine_types_meets_the_floor() -> None:
+    run_corpus = _runner_module()
+    from conformance_check import compare, load_cases
+
+    passed: Counter[str] = Counter()
+    failed: dict[str, list[str]] = {}
+    for case in load_cases(str(CORPUS)):
+        if any(t["kind"] in run_corpus.SKIP_TASK_KINDS for t in (case.get("tasks") or {}).values()):
             continue
-        rate = counts["passed"] / ran
-        if rate < FLOOR:
-            below[category] = f"{counts['passed']}/{ran}"
-    failures = [f"{f['category']}/{f['name']}: {f['problems'][0]}" for f in report["failures"]]
-    assert not below, f"below {FLOOR:.0%}: {below}\n" + "\n".join(failures[:40])
+        problems = compare(case, _run_typed(run_corpus, case))
+        if problems:
+            failed.setdefault(case["category"], []).append(f"{case['name']}: {problems[0]}")
+        else:
+            passed[case["category"]] += 1
+    below = {}
+    for category in set(passed) | set(failed):
+        ran = passed[category] + len(failed.get(category, []))
+        if category not in LATER and passed[category] / ran < FLOOR:
+            below[category] = failed[category]
+    assert not below, json.dumps(below, indent=1)
+
+
+def test_run_corpus_as_shipped() -> None:
+    proc = subprocess.run([sys.executable, str(CORPUS / "run_corpus.py"), "--min-pass", str(FLOOR)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=900)
+    print(proc.stdout[-2500:])
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert "conformance:" in proc.stdout

@@ -11,8 +11,8 @@ Where they come from is chosen by ``STEPSTREAM_TEST_SERVICES``:
   Kafka 4.1.1 broker from Maven Central jars and a throwaway Postgres 15 from Debian's binaries on 127.0.0.1,
   and prints the addresses. They are left running after the session (the next run reuses them);
   ``scripts/services down`` stops them.
-* ``testcontainers``: testcontainers' Kafka and Postgres containers, if a Docker engine is reachable; otherwise
-  this falls back to ``local`` with a warning. testcontainers is imported only in this mode.
+* ``testcontainers``: testcontainers' Kafka and Postgres containers, if a Docker engine is reachable;
+  otherwise this falls back to ``local`` with a warning. testcontainers is imported only in this mode.
 * ``external``: use ``KAFKA_BOOTSTRAP`` and ``STEPSTREAM_DATABASE_URL`` from the environment as they are.
 
 Also registers the ``integration`` marker (deselect with ``-m "not integration"``).

@@ -6,6 +6,7 @@ packages confluent-kafka, sqlalchemy>=2 and psycopg[binary]>=3.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -30,19 +31,21 @@ def _create_topic(admin: AdminClient, topic: str, partitions: int) -> None:
     deadline = time.monotonic() + KAFKA_TIMEOUT_S
     while True:  # wait until the metadata shows every partition with a leader
         meta = admin.list_topics(topic=topic, timeout=KAFKA_TIMEOUT_S).topics.get(topic)
-        if meta is not None and meta.error is None and len(meta.partitions) == partitions:
-            if all(p.leader >= 0 for p in meta.partitions.values()):
-                return
+        if (
+            meta is not None
+            and meta.error is None
+            and len(meta.partitions) == partitions
+            and all(p.leader >= 0 for p in meta.partitions.values())
+        ):
+            return
         if time.monotonic() > deadline:
             raise AssertionError(f"topic {topic} has no leaders after {KAFKA_TIMEOUT_S} s: {meta}")
         time.sleep(0.1)
 
 
 def _delete_topic(admin: AdminClient, topic: str) -> None:
-    try:
+    with contextlib.suppress(KafkaException):  # best effort: the topic name is unique anyway
         admin.delete_topics([topic], operation_timeout=KAFKA_TIMEOUT_S)[topic].result(timeout=KAFKA_TIMEOUT_S)
-    except KafkaException:
-        pass  # best effort: the topic name is unique anyway
 
 
 def test_kafka_produce_then_consume(kafka_bootstrap: str) -> None:
@@ -90,10 +93,10 @@ def test_kafka_produce_then_consume(kafka_bootstrap: str) -> None:
                     raise KafkaException(msg.error())
                 assert msg.topic() == topic
                 assert dict(msg.headers() or []) == {"kind": b"smoke"}
-                key, value = msg.key(), msg.value()
-                assert key is not None
-                assert value is not None
-                received[key] = value
+                got_key, got_value = msg.key(), msg.value()
+                assert isinstance(got_key, bytes)
+                assert isinstance(got_value, bytes)
+                received[got_key] = got_value
                 consumer.commit(message=msg, asynchronous=False)
         finally:
             consumer.close()
@@ -112,7 +115,9 @@ def test_postgres_round_trip(postgres_dsn: str) -> None:
             version = conn.execute(text("SHOW server_version_num")).scalar_one()
             assert int(version) >= 150000
         with engine.begin() as conn:
-            conn.execute(text(f"CREATE TABLE {table} (id text PRIMARY KEY, doc jsonb NOT NULL, n int NOT NULL)"))
+            conn.execute(
+                text(f"CREATE TABLE {table} (id text PRIMARY KEY, doc jsonb NOT NULL, n int NOT NULL)")
+            )
             upsert = text(
                 f"INSERT INTO {table} (id, doc, n) VALUES (:id, CAST(:doc AS jsonb), 1) "
                 f"ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, n = {table}.n + 1"

@@ -245,6 +245,8 @@ def test_timestamps_compare_as_instants() -> None:
         "2016-12-05T21:29:29+01",
         "2016-12-05T21:29:29+0100",
         " 2016-12-05T21:29:29Z",
+        "\u0662016-12-05T21:29:29Z",  # an Arabic-Indic digit two
+        "2016-12-05T21:29:29.000000000Z" + " " * 100,
         "",
         "HelloWorld",
     ],

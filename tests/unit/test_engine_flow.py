@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import engine
 from engine import events as ev
 from tests.unit.helpers import T0, effects_of, history_types, machine, start
@@ -122,12 +124,9 @@ def test_duplicate_start_is_a_no_op() -> None:
 
 def test_invalid_definition_never_runs() -> None:
     bad = machine({"A": {"Type": "Pass", "Next": "Nowhere"}})
-    try:
+    with pytest.raises(engine.InvalidDefinition) as info:
         engine.run_local(bad, {})
-    except engine.InvalidDefinition as exc:
-        assert any("/States/A/Next" in p.pointer for p in exc.problems)
-    else:
-        raise AssertionError("an invalid definition ran")
+    assert any("/States/A/Next" in p.pointer for p in info.value.problems)
 
 
 def test_a_loop_without_waits_is_parked_not_spun_forever() -> None:
