@@ -47,28 +47,7 @@ def validate(definition: Any, *, state_machine_type: str = "STANDARD") -> list[P
             definition = parse_definition_text(definition)
         except InvalidDefinition as exc:
             return exc.problems
-    problems = validate_definition(definition)
-    if state_machine_type == "EXPRESS" and not problems:
-        problems = _express_problems(definition, "")
-    return problems
-
-
-def _express_problems(body: dict[str, Any], pointer: str) -> list[Problem]:
-    problems = []
-    for name, state in body["States"].items():
-        state_pointer = f"{pointer}/States/{_escape(name)}"
-        resource = state.get("Resource")
-        if isinstance(resource, str):
-            for pattern in (".waitForTaskToken", ".sync"):
-                if resource.endswith(pattern) or f"{pattern}:" in resource:
-                    problems.append(Problem(f"{state_pointer}/Resource",
-                                            f"Express state machine does not support '{pattern}' service integration"))
-        for index, branch in enumerate(state.get("Branches") or []):
-            problems += _express_problems(branch, f"{state_pointer}/Branches/{index}")
-        for key in ("ItemProcessor", "Iterator"):
-            if isinstance(state.get(key), dict):
-                problems += _express_problems(state[key], f"{state_pointer}/{key}")
-    return problems
+    return validate_definition(definition, state_machine_type=state_machine_type)
 
 
 @dataclass(frozen=True)

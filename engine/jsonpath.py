@@ -97,7 +97,10 @@ class CompiledPath:
         if self.is_definite:
             return self._walk(data, len(self._keys))
         if self._single:
-            return _merge_fields(self._walk(data, len(self._keys)), self._segments[-1][1])
+            node = self._walk(data, len(self._keys))
+            if not isinstance(node, dict):
+                raise self._not_found(self._not_object(len(self._keys), node))
+            return _merge_fields(node, self._segments[-1][1])
         return self._find_all(data)
 
     def _walk(self, data: Any, count: int) -> Any:
@@ -154,9 +157,7 @@ class CompiledPath:
         return nodes
 
 
-def _merge_fields(node: Any, names: tuple[str, ...]) -> Any:
-    if not isinstance(node, dict):
-        return {}
+def _merge_fields(node: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
     return {name: node[name] for name in names if name in node}
 
 

@@ -122,7 +122,8 @@ class Snapshot:
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON data (dicts, lists, scalars), sharing nothing with the snapshot."""
-        return _plain(self)  # type: ignore[no-any-return]
+        plain: dict[str, Any] = _plain(self)
+        return plain
 
     def copy(self) -> Snapshot:
         return Snapshot.from_json(self.to_json())

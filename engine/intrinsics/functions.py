@@ -99,9 +99,13 @@ def _string_to_json(args: list[Any], ctx: EvalContext, nodes: tuple[Any, ...]) -
     if not text.strip():
         return None  # AWS: an empty or blank string parses to null
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_reject_constant)
     except ValueError as exc:
         raise failure("States.StringToJson", f"the argument is not valid JSON text ({exc})") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # Python accepts NaN/Infinity, Jackson does not
 
 
 def _json_to_string(args: list[Any], ctx: EvalContext, nodes: tuple[Any, ...]) -> str:
@@ -183,7 +187,8 @@ def _base64_encode(args: list[Any], ctx: EvalContext, nodes: tuple[Any, ...]) ->
 def _base64_decode(args: list[Any], ctx: EvalContext, nodes: tuple[Any, ...]) -> str:
     text = _limited_string("States.Base64Decode", args, 0)
     try:
-        raw = base64.b64decode(text.encode(), validate=True)
+        # Java's decoder accepts input without its trailing '=' padding.
+        raw = base64.b64decode((text + "=" * (-len(text) % 4)).encode(), validate=True)
     except (binascii.Error, UnicodeEncodeError):
         raise failure("States.Base64Decode", "the argument is not valid base64 text") from None
     return raw.decode("utf-8", errors="replace")  # as Java's new String(bytes, UTF_8)

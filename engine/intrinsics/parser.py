@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, NoReturn
 
 from engine.context import EvalContext
 from engine.errors import EvaluationError, StatesError
@@ -106,7 +106,7 @@ class _Parser:
         self.text = text
         self.pos = 0
 
-    def fail(self, reason: str) -> None:
+    def fail(self, reason: str) -> NoReturn:
         raise IntrinsicSyntaxError(f"Invalid intrinsic function call {self.text!r} at {self.pos}: {reason}")
 
     def skip_spaces(self) -> int:
@@ -119,7 +119,6 @@ class _Parser:
         match = _NAME.match(self.text, self.pos)
         if not match or not match.group(1):
             self.fail("expected a function name 'States.<Name>'")
-        assert match is not None
         name = match.group(0)
         if name not in FUNCTIONS:
             self.fail(f"unknown intrinsic function '{name}'")
@@ -168,7 +167,6 @@ class _Parser:
         match = _NUMBER.match(self.text, self.pos)
         if not match:
             self.fail("expected an argument: a 'string', a number, true, false, null, a path or a call")
-        assert match is not None
         self.pos = match.end()
         number = match.group(0)
         return Literal(float(number) if match.group(1) or match.group(2) else int(number))
@@ -229,4 +227,3 @@ class _Parser:
         except PathSyntaxError as exc:
             self.pos = start
             self.fail(f"invalid path argument: {exc}")
-            raise  # unreachable: fail() raises

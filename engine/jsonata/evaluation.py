@@ -98,7 +98,9 @@ def compile_expression(text: str) -> CompiledExpression:
 def _compile(text: str) -> CompiledExpression:
     try:
         program = library.compile_program(text)
-    except Exception as exc:  # noqa: BLE001 - any refusal by the parser is a syntax error
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - any refusal by the parser (even a panic) is a syntax error
         raise JsonataSyntaxError(text, library.error_detail(exc, None)) from None
     return CompiledExpression(text, program)
 

@@ -1,12 +1,13 @@
 """The one place that knows the JSONata library (jsonatapy): compiling, host functions, error texts.
 
 jsonatapy was chosen by measurement (bench/jsonata_choice.md): it matches the recorded AWS cases
-as well as the pure-Python port does and evaluates about thirty times faster, with time, depth
-and sequence-length limits built into its evaluator.
+as well as the pure-Python port does and evaluates about 24 times faster, with time, depth and
+sequence-length limits built into its evaluator.
 
 Host functions are registered on each compiled expression once; they find the evaluation they
-serve (its random source, its context object) through a context variable, so one compiled
-expression can serve concurrent evaluations on different threads.
+serve (its random source, its context object) through a context variable, never a shared slot.
+A compiled expression belongs to the thread that compiled it (the library panics otherwise),
+so callers cache them per thread.
 """
 
 from __future__ import annotations

@@ -40,9 +40,10 @@ def failure(text: str, data: Any = None) -> str:
 
 
 def test_registry_has_every_aws_function() -> None:
-    assert set(FUNCTIONS) == {f"States.{n}" for n in (
-        "Format StringToJson JsonToString Array ArrayPartition ArrayContains ArrayRange ArrayGetItem ArrayLength "
-        "ArrayUnique Base64Encode Base64Decode Hash JsonMerge MathRandom MathAdd StringSplit UUID").split()}
+    names = ["Format", "StringToJson", "JsonToString", "Array", "ArrayPartition", "ArrayContains", "ArrayRange",
+             "ArrayGetItem", "ArrayLength", "ArrayUnique", "Base64Encode", "Base64Decode", "Hash", "JsonMerge",
+             "MathRandom", "MathAdd", "StringSplit", "UUID"]
+    assert set(FUNCTIONS) == {f"States.{name}" for name in names}
 
 
 @pytest.mark.parametrize(
@@ -154,6 +155,7 @@ def test_string_to_json(text: str, value: Any) -> None:
 
 def test_string_to_json_failures() -> None:
     assert "not valid JSON" in failure("States.StringToJson('{nope')")
+    assert "NaN is not JSON" in failure("States.StringToJson('[NaN]')")
     assert "must be a JSON string, but was object" in failure("States.StringToJson($.o)", {"o": {}})
 
 
@@ -204,9 +206,10 @@ def test_array_partition_failures() -> None:
 @pytest.mark.parametrize(
     ("array", "value", "found"),
     # Recorded by AWS (array_contains exec 0..7) plus type strictness.
-    [([], None, False), ([], [], False), ([], 1, False), ([[1, 2, 3], 2], None, False), ([[1, 2, 3], 2], [1, 2, 3], True),
-     ([{"1": 2, "2": []}], [], False), ([{"1": 2, "2": []}], {"2": [], "1": 2}, True), ([True, False], True, True),
-     ([True, False], False, True), ([1], True, False), ([1], 1.0, False), (["1"], 1, False)],
+    [([], None, False), ([], [], False), ([], 1, False), ([[1, 2, 3], 2], None, False),
+     ([[1, 2, 3], 2], [1, 2, 3], True), ([{"1": 2, "2": []}], [], False),
+     ([{"1": 2, "2": []}], {"2": [], "1": 2}, True), ([True, False], True, True), ([True, False], False, True),
+     ([1], True, False), ([1], 1.0, False), (["1"], 1, False)],
 )
 def test_array_contains(array: list[Any], value: Any, found: bool) -> None:
     assert call("States.ArrayContains($.a, $.v)", {"a": array, "v": value}) is found
@@ -248,6 +251,7 @@ def test_base64() -> None:
     assert call("States.Base64Encode('')") == ""
     assert call("States.Base64Decode('RGF0YSB0byBlbmNvZGU=')") == "Data to encode"
     assert call("States.Base64Decode('')") == ""
+    assert call("States.Base64Decode('YQ')") == "a"  # padding is optional, as for Java's decoder
     assert "not valid base64" in failure("States.Base64Decode('%%%')")
     assert "10001 characters, more than 10000" in failure("States.Base64Encode($.s)", {"s": "x" * 10001})
 
@@ -308,7 +312,8 @@ def test_math_random_with_a_seed_is_java_random() -> None:
     ("text", "delimiter", "parts"),
     # Recorded by AWS: every delimiter character splits and empty tokens are dropped.
     [(" ", ",", [" "]), (" , ", ",", [" ", " "]), (", , ,", ",", [" ", " "]), (",,,,", ",", []),
-     ("1,2,3,4,5", ",", ["1", "2", "3", "4", "5"]), ("This.is+a,test=string", ".+,=", ["This", "is", "a", "test", "string"]),
+     ("1,2,3,4,5", ",", ["1", "2", "3", "4", "5"]),
+     ("This.is+a,test=string", ".+,=", ["This", "is", "a", "test", "string"]),
      ("split on T and \nnew line", "T\n", ["split on ", " and ", "new line"]), ("", ",", []), ("abc", "", ["abc"])],
 )
 def test_string_split(text: str, delimiter: str, parts: list[str]) -> None:

@@ -179,6 +179,8 @@ def test_indefinite_paths_on_missing_data_give_an_empty_list(path: str) -> None:
 def test_multi_property_leaf_merges_into_one_object() -> None:
     assert read_path("$['a', 'sub-values', 'zz']", DOC) == {"a": DOC["a"], "sub-values": [1]}
     assert read_path("$.a['s','n']", DOC) == {"s": "text", "n": None}
+    assert not_found("$.a.s['x','y']").startswith("Expected to find an object with property ['x', 'y'] in path "
+                                                  "$['a']['s'] but found 'java.lang.String'.")
 
 
 def test_multi_property_must_be_a_leaf() -> None:

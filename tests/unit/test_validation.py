@@ -5,7 +5,6 @@ validation case gets AWS's verdict), and fuzzing (problems, never exceptions).""
 from __future__ import annotations
 
 import copy
-import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -487,18 +486,9 @@ def test_definitions_aws_accepted_are_valid(case: dict[str, Any]) -> None:
     assert validate_definition(case["definition"], state_machine_type=case["state_machine_type"]) == []
 
 
-def _has_payload_checks() -> bool:
-    try:
-        return hasattr(importlib.import_module("engine.payload"), "template_problems")
-    except ImportError:
-        return False
-
-
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="conformance corpus not found")
 @pytest.mark.parametrize("case", _cases(accepted=False))
 def test_validation_cases_get_the_aws_verdict(case: dict[str, Any]) -> None:
-    if "intrinsic" in json.dumps(case["features"]) and not _has_payload_checks():
-        pytest.skip("intrinsic function syntax is checked by engine.payload, not there yet")
     problems = validate_definition(case["definition"], state_machine_type=case["state_machine_type"])
     assert bool(problems) == (case["expected"]["status"] == "DEFINITION_REJECTED"), problems
 
