@@ -1,0 +1,53 @@
+"""The `stepstream` CLI's engine commands: validate and run (in-process, no services)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from streams.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+ORDER = ROOT / "examples" / "order.asl.json"
+
+
+def test_validate_reports_every_problem_with_pointers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Next": "Nowhere"}, "B": {"Type": "Wait", "End": True}}}))
+    assert main(["validate", str(bad), str(ORDER)]) == 1
+    out = capsys.readouterr().out
+    assert "/States/A/Next" in out and "/States/B" in out
+    assert f"{ORDER}: valid" in out
+
+
+def test_validate_accepts_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text("StartAt: A\nStates:\n  A:\n    Type: Succeed\n")
+    assert main(["validate", str(good)]) == 0
+
+
+def test_run_prints_history_and_result(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["run", str(ORDER), "--input", json.dumps({"orderId": "o-1", "items": ["a", "b"], "total": 10}),
+                 "--handlers", "examples.handlers.orders", "--virtual-time"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "TaskStateEntered" in out and "WaitStateEntered" in out
+    result = json.loads(out[out.index("{\n"):])
+    assert result["status"] == "SUCCEEDED"
+    assert result["output"]["shipment"] == {"tracking": "trk-o-1", "note": "ship 2 items"}
+    assert result["output"]["charge"] == {"chargeId": "ch-o-1"}
+
+
+def test_run_reports_a_caught_failure(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["run", str(ORDER), "--input", json.dumps({"orderId": "o-2", "items": [], "total": 5000}),
+                 "--handlers", "examples.handlers.orders", "--virtual-time", "--quiet"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert result["error"] == "PaymentDeclined"
+
+
+def test_run_rejects_bad_input_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(ORDER), "--input", "{not json"]) == 2
