@@ -151,6 +151,16 @@ class Interpreter:
         else:
             self.enter(frame, target, output)
 
+    def complete_state(self, frame: Frame, result: Any) -> None:
+        """The current state produced ``result``: shape the output (or fail the state), then leave."""
+        state = self.definition.state(frame.scope, frame.state)
+        try:
+            output, assigned = self.state_data(frame, state).finish(result)
+        except StatesFailure as failure:
+            self.fail_state(frame, failure)
+            return
+        self.leave(frame, output, assigned)
+
     def block(self, frame: Frame, wait: Wait) -> None:
         frame.status = WAITING
         frame.wait = wait

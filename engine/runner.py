@@ -147,20 +147,44 @@ class _Driver:
                 self.events.append(ev.MessageDelivered(effect.subscription_id, self.messages[key]))
 
     def _invoke(self, effect: ev.RunTask) -> ev.Event:
+        return call_handler(self.handlers, effect)
+
+
+def find_handler(handlers: Mapping[str, Handler], effect: ev.RunTask) -> Handler | None:
+    """The handler for a task: by resource, by handler name, or by Lambda function ARN."""
+    handler = handlers.get(effect.resource) or handlers.get(effect.handler)
+    if handler is None:
         invocation = resources.resolve(effect.resource, None)
-        handler = self.handlers.get(effect.resource) or self.handlers.get(effect.handler)
-        if handler is None and invocation.function_arn:
-            handler = self.handlers.get(invocation.function_arn)
-        try:
-            if handler is None:
-                raise resources.function_not_found(
-                    resources.Invocation(invocation.kind, effect.handler, None,
-                                         resources.function_arn(effect.handler)))
-            return ev.TaskSucceeded(effect.token, handler(effect.payload))
-        except StatesFailure as failure:
-            return ev.TaskFailed(effect.token, failure.error, failure.cause)
-        except Exception as exc:  # a handler's own bug fails its task, never the runner
-            return ev.TaskFailed(effect.token, type(exc).__name__, _describe(exc))
+        if invocation.function_arn:
+            handler = handlers.get(invocation.function_arn)
+    return handler
+
+
+def call_handler(handlers: Mapping[str, Handler], effect: ev.RunTask) -> ev.Event:
+    """Run a task's handler and turn what happened into the event that answers it.
+
+    Shared by the local runner and the service's task workers, so a handler behaves the same
+    in both. A missing Lambda function fails as AWS does; a handler's own exception fails its
+    task (error = exception class name), never the caller.
+    """
+    handler = find_handler(handlers, effect)
+    try:
+        if handler is None:
+            raise missing_handler(effect)
+        return ev.TaskSucceeded(effect.token, handler(effect.payload))
+    except StatesFailure as failure:
+        return ev.TaskFailed(effect.token, failure.error, failure.cause)
+    except Exception as exc:  # a handler's own bug fails its task, never the runner
+        return ev.TaskFailed(effect.token, type(exc).__name__, _describe(exc))
+
+
+def missing_handler(effect: ev.RunTask) -> StatesFailure:
+    """The failure of a task nobody can run: Lambda's not-found error, or a plain TaskFailed."""
+    invocation = resources.resolve(effect.resource, None)
+    if invocation.is_lambda:
+        return resources.function_not_found(
+            resources.Invocation(invocation.kind, effect.handler, None, resources.function_arn(effect.handler)))
+    return StatesFailure("States.TaskFailed", f"no handler registered for resource {effect.resource!r}")
 
 
 def _describe(exc: Exception) -> str:

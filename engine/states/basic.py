@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.choice import match_rule
 from engine.errors import EvaluationError, StatesError
-from engine.jsonpath import PathNotFound, read_reference
+from engine.jsonpath import PathNotFound, read_reference, to_json
 from engine.model import Wait
 from engine.timefmt import parse_timestamp
 
@@ -159,7 +159,7 @@ def _plain(value: Any) -> str:
 
 
 def _compact(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return to_json(value)
 
 
 def run_fail(it: Interpreter, frame: Frame, state: dict[str, Any]) -> None:

@@ -269,12 +269,5 @@ def _complete(it: Interpreter, frame: Frame) -> None:
     results = fan.results
     frame.fanout = None
     frame.wait = None
-    state = it.definition.state(frame.scope, frame.state)
-    kind = "Map" if fan.kind == "map" else "Parallel"
-    it.record(f"{kind}StateSucceeded")
-    try:
-        output, assigned = it.state_data(frame, state).finish(results)
-    except StatesFailure as failure:
-        it.fail_state(frame, failure)
-        return
-    it.leave(frame, output, assigned)
+    it.record(f"{'Map' if fan.kind == 'map' else 'Parallel'}StateSucceeded")
+    it.complete_state(frame, results)

@@ -67,13 +67,7 @@ def message_delivered(it: Interpreter, frame: Frame, message: Any) -> None:
         frame.wait.token = None  # delivered: nothing to unsubscribe
     it.release_wait(frame)
     it.record("MessageReceived", {"data": message})
-    state = it.definition.state(frame.scope, frame.state)
-    try:
-        output, assigned = it.state_data(frame, state).finish(message)
-    except StatesFailure as failure:
-        it.fail_state(frame, failure)
-        return
-    it.leave(frame, output, assigned)
+    it.complete_state(frame, message)
 
 
 def message_timed_out(it: Interpreter, frame: Frame) -> None:

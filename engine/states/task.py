@@ -45,16 +45,10 @@ def task_succeeded(it: Interpreter, frame: Frame, output: Any) -> None:
     assert wait is not None and wait.invocation is not None
     invocation = resources.Invocation(**wait.invocation)
     it.release_wait(frame)
-    state = it.definition.state(frame.scope, frame.state)
-    try:
-        check_result_size(output, resources.data_limit_owner(invocation))
-        result = resources.shape_result(invocation, output)
-        it.record(f"{invocation.history_prefix}Succeeded", {"output": result})
-        result_output, assigned = it.state_data(frame, state).finish(result)
-    except StatesFailure as failure:
-        it.fail_state(frame, failure)
-        return
-    it.leave(frame, result_output, assigned)
+    check_result_size(output, resources.data_limit_owner(invocation))  # the caller fails the state on raise
+    result = resources.shape_result(invocation, output)
+    it.record(f"{invocation.history_prefix}Succeeded", {"output": result})
+    it.complete_state(frame, result)
 
 
 def task_failed(it: Interpreter, frame: Frame, error: str | None, cause: str | None) -> None:
