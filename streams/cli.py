@@ -3,8 +3,9 @@
     stepstream validate FILE...                      list problems; exit 1 when any file is invalid
     stepstream run FILE --input JSON [--handlers M]  run in-process, print history and result
 
-Service commands (worker, deploy, start, ...) join as the service lands. Imports stay lazy so
-``stepstream validate`` starts fast and needs no broker libraries.
+and the service commands (worker, deploy, start, describe, history, list, stop, send-message) in
+``streams/service_cli.py``. Imports stay lazy so ``stepstream validate`` starts fast and needs no
+broker libraries.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--virtual-time", action="store_true", help="jump over waits instead of sleeping")
     run.add_argument("--quiet", action="store_true", help="print only the result")
     run.set_defaults(command=cmd_run)
+
+    from streams.service_cli import add_commands
+
+    add_commands(sub)
     return parser
 
 

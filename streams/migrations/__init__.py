@@ -1,0 +1,1 @@
+"""Alembic migrations of the stepstream Postgres schema (run them with ``SqlStore.migrate()``)."""

@@ -1,0 +1,260 @@
+"""The execution agent's core: apply a batch of commands, persist, and say what to publish.
+
+No Kafka and no faust here, so it runs under unit tests with the in-memory store. For each
+command, in partition order: decode it (a bad record becomes a dead letter), load the
+execution, apply the pure engine, and turn the transition into wire records. The whole batch
+is then written in ONE transaction (snapshots, history, the outbox of records to publish, the
+last applied offset per execution) and only after that does the agent publish. A command
+redelivered after a crash (its offset is at or below the execution's last applied offset) is
+not applied again: its stored outbox records are published again instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import engine
+from engine import events as ev
+from engine.model import Snapshot
+from streams.publisher import Outgoing
+from streams.store import BatchWrite, ExecutionWrite, HistoryRow, OutboxRow, Store
+from topics import codec
+from topics import messages as wire
+from topics.catalogue import Catalogue
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InboundRecord:
+    """A consumed Kafka record of the commands topic."""
+
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass
+class BatchOutcome:
+    """What the agent must do after the batch is durable."""
+
+    publish: list[Outgoing] = field(default_factory=list)
+    outbox_keys: list[tuple[str, int]] = field(default_factory=list)
+    applied: int = 0
+    transitions: int = 0
+    rejected: int = 0
+    replayed: int = 0
+
+
+@dataclass
+class _Working:
+    """One execution while its commands of the batch are applied."""
+
+    snapshot: Snapshot
+    state_machine: str
+    version: int
+    definition: engine.Definition
+    partition: int
+    expected_offset: int | None
+    last_offset: int
+    history: list[HistoryRow] = field(default_factory=list)
+    outbox: list[OutboxRow] = field(default_factory=list)
+
+
+class ExecutionProcessor:
+    """Applies batches of commands for the partitions this worker owns."""
+
+    def __init__(self, store: Store, catalogue: Catalogue, *, region: str = "us-east-1",
+                 account: str = "111111111111") -> None:
+        self.store = store
+        self.catalogue = catalogue
+        self.region = region
+        self.account = account
+        self._definitions: dict[tuple[str, int], engine.Definition] = {}
+
+    def process(self, records: Sequence[InboundRecord], now: float) -> BatchOutcome:
+        outcome = BatchOutcome()
+        decoded = [(record, self._decode(record, outcome, now)) for record in records]
+        commands = [(record, command) for record, command in decoded if command is not None]
+        stored = self.store.load_executions({command.execution_id for _, command in commands})
+        working: dict[str, _Working] = {}
+        for record, command in commands:
+            self._apply(record, command, stored, working, outcome, now)
+        writes = [self._write(item) for item in working.values() if item.history or item.outbox]
+        if writes:
+            result = self.store.commit_batch(BatchWrite(writes, now))
+            for execution_id in result.replayed:
+                self._republish_all(working[execution_id], outcome)
+        for item in working.values():
+            keys = {(row.execution_id, row.command_offset) for row in item.outbox}
+            outcome.outbox_keys.extend(sorted(keys, key=lambda k: k[1]))
+            outcome.publish.extend(Outgoing(row.topic, row.key, row.payload) for row in item.outbox)
+        return outcome
+
+    # ------------------------------------------------------------------ decoding
+
+    def _decode(self, record: InboundRecord, outcome: BatchOutcome, now: float) -> wire.Command | None:
+        try:
+            if record.value is None:
+                raise codec.DecodeError("the record has no value")
+            command = codec.decode(record.value)
+            if wire.topic_role(command) != "commands":
+                raise codec.DecodeError(f"a {type(command).__name__} record does not belong on the commands topic")
+            return command  # type: ignore[return-value]
+        except (codec.DecodeError, ValueError) as exc:
+            self._reject(record, outcome, f"undecodable command: {exc}", "?", now)
+            return None
+
+    def _reject(self, record: InboundRecord, outcome: BatchOutcome, reason: str, command_type: str,
+                now: float, command_id: str = "") -> None:
+        """Bad input never stops the worker: it goes to the dead-letter topic with a rejection event."""
+        log.warning("rejected command at %s:%s: %s", record.partition, record.offset, reason)
+        outcome.rejected += 1
+        key_text = record.key.decode("utf-8", "replace") if record.key is not None else None
+        letter = wire.DeadLetter(self.catalogue.commands, record.partition, record.offset, key_text, reason,
+                                 record.value.decode("utf-8", "replace") if record.value is not None else None)
+        rejection = wire.ExecutionRejected(key_text or "", reason, command_type, command_id, now)
+        outcome.publish.append(self._outgoing(letter))
+        outcome.publish.append(self._outgoing(rejection))
+
+    # ------------------------------------------------------------------ applying
+
+    def _apply(self, record: InboundRecord, command: wire.Command, stored: dict[str, Any],
+               working: dict[str, _Working], outcome: BatchOutcome, now: float) -> None:
+        execution_id = command.execution_id
+        item = working.get(execution_id) or self._resume(stored.get(execution_id), record)
+        if item is not None and record.offset <= item.last_offset:
+            self._republish(execution_id, record.offset, outcome)
+            return
+        if isinstance(command, wire.StartExecution):
+            if item is not None:
+                return  # starting an existing execution again is a no-op (idempotent start)
+            item = self._create(command, record, outcome, now)
+            if item is None:
+                return
+        elif item is None:
+            self._reject(record, outcome, f"execution {execution_id!r} does not exist", type(command).__name__,
+                         now, command.id)
+            return
+        working[execution_id] = item
+        event = _engine_event(command)
+        context = self._context(item.state_machine)
+        transition = engine.apply_event(item.definition, item.snapshot, event, now, context=context)
+        item.last_offset = record.offset
+        outcome.applied += 1
+        outcome.transitions += sum(1 for h in transition.history if h.type.endswith("StateEntered"))
+        self._record(item, record, transition, now)
+
+    def _resume(self, row: Any, record: InboundRecord) -> _Working | None:
+        if row is None:
+            return None
+        definition = self._definition(row.state_machine, row.version)
+        return _Working(Snapshot.from_json(row.snapshot), row.state_machine, row.version, definition,
+                        row.partition, row.last_offset, row.last_offset)
+
+    def _create(self, command: wire.StartExecution, record: InboundRecord, outcome: BatchOutcome,
+                now: float) -> _Working | None:
+        machine = self.store.get_state_machine(command.state_machine, command.version)
+        if machine is None:
+            version = f" version {command.version}" if command.version is not None else ""
+            self._reject(record, outcome, f"state machine {command.state_machine!r}{version} is not deployed",
+                         "StartExecution", now, command.id)
+            return None
+        definition = self._definition(machine.name, machine.version, machine.definition)
+        snapshot = engine.new_snapshot(command.execution_id, command.execution_name)
+        return _Working(snapshot, machine.name, machine.version, definition, record.partition, None, -1)
+
+    def _definition(self, name: str, version: int, document: dict[str, Any] | None = None) -> engine.Definition:
+        key = (name, version)
+        if key not in self._definitions:
+            if document is None:
+                machine = self.store.get_state_machine(name, version)
+                if machine is None:
+                    raise LookupError(f"state machine {name!r} version {version} vanished from the store")
+                document = machine.definition
+            # Validated when deployed; a stored definition is trusted.
+            self._definitions[key] = engine.load_definition(document, check=False)
+        return self._definitions[key]
+
+    def _context(self, state_machine: str) -> dict[str, Any]:
+        arn = f"arn:aws:states:{self.region}:{self.account}:stateMachine:{state_machine}"
+        return {"state_machine_id": arn, "state_machine_name": state_machine,
+                "role_arn": f"arn:aws:iam::{self.account}:role/stepstream"}
+
+    # ------------------------------------------------------------------ output
+
+    def _record(self, item: _Working, record: InboundRecord, transition: engine.Transition, now: float) -> None:
+        execution_id = item.snapshot.execution_id
+        records: list[Any] = []
+        for event in transition.history:
+            item.history.append(HistoryRow(execution_id, event.id, event.type, event.timestamp,
+                                           dict(event.details), event.previous_id))
+            records.append(wire.ExecutionEvent.from_history(execution_id, event))
+        records.extend(_wire_effects(execution_id, transition.effects, now))
+        for seq, wire_record in enumerate(records):
+            out = self._outgoing(wire_record)
+            item.outbox.append(OutboxRow(execution_id, record.offset, seq, record.partition, out.topic, out.key,
+                                         out.value))
+
+    def _outgoing(self, record: Any) -> Outgoing:
+        return Outgoing(getattr(self.catalogue, wire.topic_role(record)), record.partition_key, codec.encode(record))
+
+    def _write(self, item: _Working) -> ExecutionWrite:
+        return ExecutionWrite(item.snapshot.to_json(), item.state_machine, item.version, item.partition,
+                              item.last_offset, item.expected_offset, tuple(item.history), tuple(item.outbox))
+
+    def _republish(self, execution_id: str, offset: int, outcome: BatchOutcome) -> None:
+        rows = self.store.outbox_for(execution_id, offset)
+        outcome.replayed += 1
+        outcome.publish.extend(Outgoing(row.topic, row.key, row.payload) for row in rows)
+        if rows:
+            outcome.outbox_keys.append((execution_id, offset))
+
+    def _republish_all(self, item: _Working, outcome: BatchOutcome) -> None:
+        # The store already had this batch (a replay after a crash): publish what it kept.
+        for offset in sorted({row.command_offset for row in item.outbox}):
+            self._republish(item.snapshot.execution_id, offset, outcome)
+        item.outbox.clear()
+
+
+def _engine_event(command: wire.Command) -> ev.Event:
+    match command:
+        case wire.StartExecution():
+            return ev.Start(command.input)
+        case wire.StopExecution():
+            return ev.Stop(command.error, command.cause)
+        case wire.SendTaskSuccess():
+            return ev.TaskSucceeded(command.engine_token, command.output)
+        case wire.SendTaskFailure():
+            return ev.TaskFailed(command.engine_token, command.error, command.cause)
+        case wire.SendTaskHeartbeat():
+            return ev.TaskHeartbeat(command.engine_token)
+        case wire.TimerFired():
+            return ev.TimerFired(command.timer_id)
+        case wire.MessageDelivered():
+            return ev.MessageDelivered(command.subscription_id, command.data, command.message_id)
+    raise TypeError(f"not a command: {command!r}")
+
+
+def _wire_effects(execution_id: str, effects: Sequence[ev.Effect], now: float) -> list[Any]:
+    """The wire records of an engine transition's effects (the outcome itself is a history event)."""
+    records: list[Any] = []
+    for effect in effects:
+        match effect:
+            case ev.RunTask():
+                records.append(wire.TaskRequested.from_effect(execution_id, effect))
+            case ev.ScheduleTimer():
+                records.append(wire.ScheduleTimer(execution_id, effect.timer_id, effect.fire_at, effect.purpose))
+            case ev.CancelTimer():
+                records.append(wire.CancelTimer(execution_id, effect.timer_id))
+            case ev.Subscribe():
+                records.append(wire.Subscribe(effect.correlation_key, effect.correlation_value,
+                                              effect.subscription_id, execution_id, now))
+            case ev.Unsubscribe():
+                records.append(wire.Unsubscribe(effect.correlation_key, effect.correlation_value,
+                                                effect.subscription_id, execution_id))
+    return records

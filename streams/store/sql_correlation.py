@@ -1,0 +1,169 @@
+"""The timer and correlation agents' tables on Postgres: timers, subscriptions, buffered and seen messages.
+
+Correlation values are matched on their canonical JSON text (``"123"`` is not ``123``), which
+is also part of the primary key, so a lookup by key and value is one index range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, delete, select, tuple_
+from sqlalchemy.dialects.postgresql import insert
+
+from streams.store.codec import canonical_json, to_datetime
+from streams.store.records import BufferedMessage, ExpireResult, Subscription, TimerKey, TimerRow
+from streams.store.schema import buffered_messages, seen_messages, subscriptions, timers
+
+# ---------------------------------------------------------------- timers
+
+
+def upsert_timer_rows(conn: Connection, rows: Iterable[TimerRow], stamp: Any) -> None:
+    params = [
+        {"execution_id": t.execution_id, "timer_id": t.timer_id, "partition": t.partition, "fire_at": t.fire_at,
+         "purpose": t.purpose, "created_at": stamp}
+        for t in rows
+    ]
+    if not params:
+        return
+    stmt = insert(timers)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[timers.c.execution_id, timers.c.timer_id],
+        set_={name: stmt.excluded[name] for name in ("partition", "fire_at", "purpose", "created_at")},
+    )
+    conn.execute(stmt, params)
+
+
+def delete_timers(conn: Connection, keys: Iterable[TimerKey]) -> int:
+    wanted = sorted(set(keys))
+    if not wanted:
+        return 0
+    result = conn.execute(delete(timers).where(tuple_(timers.c.execution_id, timers.c.timer_id).in_(wanted)))
+    return int(result.rowcount)
+
+
+def load_timers(conn: Connection, partitions: Iterable[int], until: float | None, limit: int | None) -> list[TimerRow]:
+    wanted = sorted(set(partitions))
+    if not wanted:
+        return []
+    stmt = select(timers).where(timers.c.partition.in_(wanted))
+    if until is not None:
+        stmt = stmt.where(timers.c.fire_at <= until)
+    stmt = stmt.order_by(timers.c.fire_at, timers.c.execution_id, timers.c.timer_id).limit(limit)
+    return [
+        TimerRow(row.execution_id, row.timer_id, row.partition, row.fire_at, row.purpose, row.created_at.timestamp())
+        for row in conn.execute(stmt)
+    ]
+
+
+# ---------------------------------------------------------------- subscriptions
+
+
+def add_subscription(conn: Connection, subscription: Subscription, now: float) -> bool:
+    stmt = insert(subscriptions).values(
+        correlation_key=subscription.correlation_key,
+        correlation_value_text=canonical_json(subscription.correlation_value),
+        correlation_value=subscription.correlation_value,
+        subscription_id=subscription.subscription_id,
+        execution_id=subscription.execution_id,
+        created_at=to_datetime(now),
+    )
+    returning = stmt.on_conflict_do_nothing().returning(subscriptions.c.subscription_id)
+    return conn.execute(returning).first() is not None
+
+
+def remove_subscription(conn: Connection, key: str, value: Any, subscription_id: str) -> bool:
+    stmt = delete(subscriptions).where(
+        _subscription_match(key, value), subscriptions.c.subscription_id == subscription_id
+    )
+    return conn.execute(stmt).rowcount == 1
+
+
+def take_subscriptions(conn: Connection, key: str, value: Any, single: bool) -> list[Subscription]:
+    match = _subscription_match(key, value)
+    if single:
+        oldest = (
+            select(subscriptions.c.subscription_id)
+            .where(match)
+            .order_by(subscriptions.c.created_at, subscriptions.c.subscription_id)
+            .limit(1)
+            .with_for_update(skip_locked=True)  # a row another transaction is taking is not the oldest left
+            .scalar_subquery()
+        )
+        match = and_(match, subscriptions.c.subscription_id == oldest)
+    rows = conn.execute(delete(subscriptions).where(match).returning(*subscriptions.columns)).all()
+    taken = [
+        Subscription(row.correlation_key, row.correlation_value, row.subscription_id, row.execution_id,
+                     row.created_at.timestamp())
+        for row in rows
+    ]
+    return sorted(taken, key=lambda s: (s.created_at, s.subscription_id))
+
+
+def _subscription_match(key: str, value: Any) -> Any:
+    return and_(subscriptions.c.correlation_key == key,
+                subscriptions.c.correlation_value_text == canonical_json(value))
+
+
+# ---------------------------------------------------------------- buffered and seen messages
+
+
+def buffer_message(conn: Connection, message: BufferedMessage, now: float) -> bool:
+    stmt = insert(buffered_messages).values(
+        correlation_key=message.correlation_key,
+        correlation_value_text=canonical_json(message.correlation_value),
+        correlation_value=message.correlation_value,
+        message_id=message.message_id,
+        data=message.data,
+        expires_at=message.expires_at,
+        single_consumer=message.single_consumer,
+        created_at=to_datetime(now),
+    )
+    returning = stmt.on_conflict_do_nothing().returning(buffered_messages.c.message_id)
+    return conn.execute(returning).first() is not None
+
+
+def take_buffered(conn: Connection, key: str, value: Any, now: float) -> BufferedMessage | None:
+    table = buffered_messages
+    match = and_(table.c.correlation_key == key, table.c.correlation_value_text == canonical_json(value))
+    oldest = (
+        select(table.c.message_id)
+        .where(match, table.c.expires_at > now)
+        .order_by(table.c.created_at, table.c.message_id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    stmt = delete(table).where(match, table.c.message_id == oldest).returning(*table.columns)
+    row = conn.execute(stmt).first()
+    return None if row is None else _buffered(row)
+
+
+def _buffered(row: Row[Any]) -> BufferedMessage:
+    return BufferedMessage(
+        correlation_key=row.correlation_key,
+        correlation_value=row.correlation_value,
+        message_id=row.message_id,
+        data=row.data,
+        expires_at=row.expires_at,
+        single_consumer=row.single_consumer,
+        created_at=row.created_at.timestamp(),
+    )
+
+
+def mark_message_seen(conn: Connection, message_id: str, now: float, retention: float) -> bool:
+    stmt = insert(seen_messages).values(message_id=message_id, seen_at=now)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[seen_messages.c.message_id],
+        set_={"seen_at": stmt.excluded.seen_at},
+        # An id seen longer ago than the retention counts as new (housekeeping may not have run yet).
+        where=seen_messages.c.seen_at <= now - retention,
+    )
+    return conn.execute(stmt.returning(seen_messages.c.message_id)).first() is not None
+
+
+def expire(conn: Connection, now: float, retention: float) -> ExpireResult:
+    buffered = conn.execute(delete(buffered_messages).where(buffered_messages.c.expires_at <= now)).rowcount
+    seen = conn.execute(delete(seen_messages).where(seen_messages.c.seen_at <= now - retention)).rowcount
+    return ExpireResult(buffered_messages=int(buffered), seen_messages=int(seen))
