@@ -31,7 +31,7 @@ from streams.correlation import CorrelationService
 from streams.processor import ExecutionProcessor, InboundRecord
 from streams.publisher import Outgoing, Publisher
 from streams.settings import Settings
-from streams.store import SqlStore, Store
+from streams.store import ConflictError, Store
 from streams.timers import TimerService
 from topics import codec
 from topics import messages as wire
@@ -87,7 +87,7 @@ def create_app(settings: Settings, *, handlers: Mapping[str, Handler] | None = N
         datadir=tempfile.mkdtemp(prefix="stepstream-faust-"),
         autodiscover=False,
     )
-    store = store or SqlStore(settings.database_url)
+    store = store or settings.open_store()
     runtime = Runtime(
         settings, catalogue, store, Publisher(settings.kafka_bootstrap),
         ExecutionProcessor(store, catalogue, region=settings.region, account=settings.account),
@@ -141,7 +141,12 @@ def _execution_agent(app: faust.App, rt: Runtime) -> None:
 
 
 async def _apply_commands(rt: Runtime, records: list[InboundRecord]) -> None:
-    outcome = await _in(rt.execution_thread, rt.processor.process, records, time.time())
+    try:
+        outcome = await _in(rt.execution_thread, rt.processor.process, records, time.time())
+    except ConflictError as exc:
+        # Another worker owns these executions now (a rebalance fenced us): it applies them.
+        log.warning("batch of %d commands fenced off, left to the new owner: %s", len(records), exc)
+        return
     await rt.publisher.publish(outcome.publish)
     if outcome.outbox_keys:
         await _in(rt.execution_thread, rt.store.delete_outbox, outcome.outbox_keys)

@@ -101,6 +101,9 @@ class ExecutionProcessor:
         try:
             if record.value is None:
                 raise codec.DecodeError("the record has no value")
+            if b"\\u0000" in record.value:
+                # Postgres cannot store NUL in jsonb; refusing here keeps the batch writable.
+                raise codec.DecodeError("the record contains a NUL character (\\u0000), which cannot be stored")
             command = codec.decode(record.value)
             if wire.topic_role(command) != "commands":
                 raise codec.DecodeError(f"a {type(command).__name__} record does not belong on the commands topic")

@@ -23,6 +23,8 @@ def add_commands(sub: Any) -> None:
     worker.add_argument("--handlers", action="append", default=[], help="module defining HANDLERS (repeatable)")
     worker.add_argument("--loglevel", default="info", choices=["crit", "error", "warn", "info", "debug"])
 
+    _command(sub, "init", "create the topics and migrate the database (idempotent; workers do it too)", cmd_init)
+
     deploy = _command(sub, "deploy", "validate and store a state machine definition (new version if changed)",
                       cmd_deploy)
     deploy.add_argument("file", type=Path)
@@ -77,9 +79,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _store(settings: Settings) -> Any:
-    from streams.store import SqlStore
-
-    store = SqlStore(settings.database_url)
+    store = settings.open_store()
     store.migrate()
     return store
 
@@ -112,6 +112,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = _settings(args)
     modules = tuple(args.handlers) or settings.handler_modules
     return run_worker(Settings(**{**settings.__dict__, "handler_modules": modules}), loglevel=args.loglevel)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from streams.worker import prepare
+
+    settings = _settings(args)
+    prepare(settings)
+    print(f"topics {settings.topic_prefix}* and database schema ready")
+    return 0
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:

@@ -30,6 +30,8 @@ class Settings:
     """``KAFKA_BOOTSTRAP``: the Kafka bootstrap servers, host:port[,host:port]."""
     database_url: str = "postgresql+psycopg://stepstream:stepstream@127.0.0.1:5433/stepstream"
     """``STEPSTREAM_DATABASE_URL``: a SQLAlchemy URL for Postgres (psycopg 3 driver)."""
+    database_schema: str | None = None
+    """``STEPSTREAM_DATABASE_SCHEMA``: the Postgres schema to use (default: the user's search path)."""
     topic_prefix: str = "stepstream."
     """``STEPSTREAM_TOPIC_PREFIX``: prefix of every topic name (a new prefix is a new topic generation)."""
     partitions: int = 12
@@ -62,6 +64,7 @@ class Settings:
         base = cls(
             kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP", cls.kafka_bootstrap),
             database_url=os.environ.get("STEPSTREAM_DATABASE_URL", cls.database_url),
+            database_schema=os.environ.get("STEPSTREAM_DATABASE_SCHEMA") or None,
             topic_prefix=os.environ.get("STEPSTREAM_TOPIC_PREFIX", cls.topic_prefix),
             partitions=_env_int("STEPSTREAM_PARTITIONS", cls.partitions),
             app_id=os.environ.get("STEPSTREAM_APP_ID", cls.app_id),
@@ -76,3 +79,9 @@ class Settings:
             account=os.environ.get("STEPSTREAM_ACCOUNT", cls.account),
         )
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+
+    def open_store(self) -> Any:
+        """A SqlStore on this deployment's database and schema."""
+        from streams.store import SqlStore
+
+        return SqlStore(self.database_url, schema=self.database_schema)

@@ -24,13 +24,12 @@ def load_handlers(modules: tuple[str, ...]) -> dict[str, Any]:
 
 def prepare(settings: Settings) -> None:
     """Create missing topics and migrate the database (both idempotent)."""
-    from streams.store import SqlStore
     from topics.catalogue import Catalogue, ensure_topics
 
     created = ensure_topics(settings.kafka_bootstrap, Catalogue(settings.topic_prefix, settings.partitions))
     if created:
         log.info("created topics: %s", ", ".join(created))
-    store = SqlStore(settings.database_url)
+    store = settings.open_store()
     try:
         store.migrate()
     finally:

@@ -14,6 +14,7 @@ from streams.store.records import (
     BatchWrite,
     BufferedMessage,
     CommitResult,
+    CorrelationWrite,
     ExecutionRecord,
     ExecutionSummary,
     ExpireResult,
@@ -90,6 +91,22 @@ class Store(Protocol):
         """Every timer of these partitions, soonest first (to rebuild after a rebalance)."""
 
     # ---------------------------------------------------------------- the correlation agent
+
+    # A correlation agent either plans with find_* / message_seen and writes the plan with
+    # apply_correlation after publishing (a crash in between loses nothing), or uses the
+    # single-row calls below, each its own transaction.
+
+    def find_subscriptions(self, correlation_key: str, correlation_value: Any) -> list[Subscription]:
+        """The waits on this key and value, oldest first; nothing changes."""
+
+    def find_buffered(self, correlation_key: str, correlation_value: Any, now: float) -> list[BufferedMessage]:
+        """The unexpired buffered messages for this key and value, oldest first; nothing changes."""
+
+    def message_seen(self, message_id: str, now: float) -> bool:
+        """Whether the message id was seen within the retention window; nothing changes."""
+
+    def apply_correlation(self, write: CorrelationWrite, *, now: float) -> None:
+        """Apply a messages-topic batch's changes in one transaction: additions first, then removals."""
 
     def add_subscription(self, subscription: Subscription, *, now: float) -> bool:
         """Register a wait; False when it was already registered."""

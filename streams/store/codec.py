@@ -4,34 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from streams.store.errors import StoreError
+from topics.canonical import canonical_json as wire_canonical_json
 
 
 def canonical_json(value: Any) -> str:
     """The text that makes two JSON values equal exactly when they are the same typed value.
 
-    Keys are sorted and whitespace dropped, and an integral float is written as an integer
-    (JSON has one number type, so ``1.0`` and ``1`` are the same), but ``"123"`` stays a
-    string distinct from ``123``, and ``true`` stays distinct from ``1``.
+    The RFC 8785 form the wire contract uses for correlation record keys
+    (:func:`topics.canonical.canonical_json`), so the store matches exactly what Kafka
+    partitions by: ``"123"`` is not ``123``, ``true`` is not ``1``, but ``42.0`` is ``42``.
     """
     try:
-        return json.dumps(_normalise(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                          allow_nan=False)
+        return wire_canonical_json(value)
     except (TypeError, ValueError) as exc:
         raise StoreError(f"not a JSON value: {exc}") from exc
-
-
-def _normalise(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {key: _normalise(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_normalise(item) for item in value]
-    return value
 
 
 def definition_hash(definition: Any) -> str:
@@ -39,9 +30,25 @@ def definition_hash(definition: Any) -> str:
     return hashlib.sha256(canonical_json(definition).encode()).hexdigest()
 
 
+# A JSON-escaped NUL: "\u0000" preceded by an even number of backslashes (an odd run would escape the "u").
+_ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def dump_json(value: Any) -> str:
+    """JSON text for a jsonb column, refusing what Postgres would refuse, with a clear message.
+
+    Raises TypeError for a value JSON cannot represent, ValueError for NaN or an infinity, and
+    StoreError for a string holding the NUL character (jsonb cannot store ``\\u0000``).
+    """
+    text = json.dumps(value, allow_nan=False, separators=(",", ":"))
+    if "\\u0000" in text and _ESCAPED_NUL.search(text):
+        raise StoreError("a JSON string contains the NUL character (\\u0000), which Postgres cannot store")
+    return text
+
+
 def json_copy(value: Any) -> Any:
     """A deep copy through JSON: what a value looks like after a trip through a jsonb column."""
-    return json.loads(json.dumps(value, allow_nan=False))
+    return json.loads(dump_json(value))
 
 
 def to_datetime(seconds: float) -> datetime:

@@ -16,15 +16,20 @@ from dataclasses import replace
 from typing import Any
 
 from streams.store.base import DEFAULT_MESSAGE_RETENTION_SECONDS
-from streams.store.codec import canonical_json, definition_hash, json_copy, to_microseconds
+from streams.store.codec import definition_hash, json_copy, to_microseconds
+from streams.store.errors import StoreError
+from streams.store.memory_correlation import (
+    Correlation,
+    MemoryCorrelation,
+    correlation,
+    stamped_subscription,
+)
 from streams.store.records import (
     BatchWrite,
-    BufferedMessage,
     CommitResult,
     ExecutionRecord,
     ExecutionSummary,
     ExecutionWrite,
-    ExpireResult,
     HistoryRow,
     OutboxKey,
     OutboxRow,
@@ -37,10 +42,8 @@ from streams.store.records import (
     validate_batch,
 )
 
-Correlation = tuple[str, str]  # (correlation key, canonical JSON of the value)
 
-
-class MemoryStore:
+class MemoryStore(MemoryCorrelation):
     """A Store that keeps everything in dictionaries; nothing survives the process."""
 
     def __init__(self, *, message_retention_seconds: float = DEFAULT_MESSAGE_RETENTION_SECONDS) -> None:
@@ -52,8 +55,8 @@ class MemoryStore:
         self._outbox: dict[tuple[str, int, int], OutboxRow] = {}
         self._timers: dict[TimerKey, TimerRow] = {}
         self._subscriptions: dict[Correlation, dict[str, Subscription]] = {}
-        self._buffered: dict[Correlation, dict[str, BufferedMessage]] = {}
-        self._seen: dict[str, float] = {}
+        self._buffered = {}
+        self._seen = {}
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -111,7 +114,7 @@ class MemoryStore:
             stored = {w.execution_id: self._executions[w.execution_id].last_offset
                       for w in batch.executions if w.execution_id in self._executions}
             apply, replayed = classify_writes(batch.executions, stored)
-            rows = [_BatchRows.build(write, batch.now) for write in apply]  # may raise: nothing changed yet
+            rows = [_BatchRows.checked(write, batch.now) for write in apply]  # may raise: nothing changed yet
             for built in rows:
                 self._apply(built)
         return CommitResult(tuple(w.execution_id for w in apply), tuple(replayed))
@@ -123,15 +126,15 @@ class MemoryStore:
         for event in rows.history:
             events.setdefault(event.event_id, event)  # an existing event id wins, as ON CONFLICT DO NOTHING
         for row in rows.outbox:
-            self._outbox[(row.execution_id, row.command_offset, row.seq)] = row
+            self._outbox.setdefault((row.execution_id, row.command_offset, row.seq), row)
         for key in rows.timers_removed:
             self._timers.pop(key, None)
         for timer in rows.timers_added:
             self._timers[timer.key] = timer
-        for correlation, subscription_id in rows.subscriptions_removed:
-            self._subscriptions.get(correlation, {}).pop(subscription_id, None)
-        for correlation, subscription in rows.subscriptions_added:
-            self._subscriptions.setdefault(correlation, {}).setdefault(subscription.subscription_id, subscription)
+        for key, subscription_id in rows.subscriptions_removed:
+            self._subscriptions.get(key, {}).pop(subscription_id, None)
+        for key, subscription in rows.subscriptions_added:
+            self._subscriptions.setdefault(key, {}).setdefault(subscription.subscription_id, subscription)
 
     def pending_outbox(self, partitions: Iterable[int], *, limit: int | None = None) -> list[OutboxRow]:
         """Unconfirmed rows of these partitions by partition, command offset, execution, seq."""
@@ -180,82 +183,6 @@ class MemoryStore:
         with self._lock:
             found = [t for t in self._timers.values() if t.partition in wanted]
         return sorted(found, key=lambda t: (t.fire_at, t.execution_id, t.timer_id))
-
-    # ---------------------------------------------------------------- the correlation agent
-
-    def add_subscription(self, subscription: Subscription, *, now: float) -> bool:
-        """Register a wait unless it exists."""
-        correlation = _correlation(subscription.correlation_key, subscription.correlation_value)
-        row = _copy_subscription(subscription, created_at=to_microseconds(now))
-        with self._lock:
-            waits = self._subscriptions.setdefault(correlation, {})
-            if subscription.subscription_id in waits:
-                return False
-            waits[subscription.subscription_id] = row
-            return True
-
-    def remove_subscription(self, correlation_key: str, correlation_value: Any, subscription_id: str) -> bool:
-        """Drop a wait."""
-        with self._lock:
-            waits = self._subscriptions.get(_correlation(correlation_key, correlation_value), {})
-            return waits.pop(subscription_id, None) is not None
-
-    def take_subscriptions(self, correlation_key: str, correlation_value: Any, *, single: bool) -> list[Subscription]:
-        """Remove and return all waits on the key and value, or the oldest one."""
-        with self._lock:
-            waits = self._subscriptions.get(_correlation(correlation_key, correlation_value), {})
-            taken = sorted(waits.values(), key=lambda s: (s.created_at, s.subscription_id))
-            if single:
-                taken = taken[:1]
-            for subscription in taken:
-                del waits[subscription.subscription_id]
-        return [_copy_subscription(s) for s in taken]
-
-    def buffer_message(self, message: BufferedMessage, *, now: float) -> bool:
-        """Keep a message until it expires, unless its id is already buffered."""
-        correlation = _correlation(message.correlation_key, message.correlation_value)
-        row = replace(message, correlation_value=json_copy(message.correlation_value), data=json_copy(message.data),
-                      created_at=to_microseconds(now))
-        with self._lock:
-            kept = self._buffered.setdefault(correlation, {})
-            if message.message_id in kept:
-                return False
-            kept[message.message_id] = row
-            return True
-
-    def take_buffered(self, correlation_key: str, correlation_value: Any, now: float) -> BufferedMessage | None:
-        """Remove and return the oldest unexpired message for the key and value."""
-        with self._lock:
-            kept = self._buffered.get(_correlation(correlation_key, correlation_value), {})
-            live = sorted((m for m in kept.values() if m.expires_at > now), key=lambda m: (m.created_at, m.message_id))
-            if not live:
-                return None
-            del kept[live[0].message_id]
-        message = live[0]
-        return replace(message, correlation_value=json_copy(message.correlation_value), data=json_copy(message.data))
-
-    def mark_message_seen(self, message_id: str, now: float) -> bool:
-        """Remember a message id; False if seen within the retention window."""
-        with self._lock:
-            seen_at = self._seen.get(message_id)
-            if seen_at is not None and seen_at > now - self.message_retention_seconds:
-                return False
-            self._seen[message_id] = now
-            return True
-
-    def expire(self, now: float) -> ExpireResult:
-        """Drop expired buffered messages and old message ids."""
-        with self._lock:
-            buffered = 0
-            for kept in self._buffered.values():
-                for message_id in [m.message_id for m in kept.values() if m.expires_at <= now]:
-                    del kept[message_id]
-                    buffered += 1
-            horizon = now - self.message_retention_seconds
-            old = [message_id for message_id, seen_at in self._seen.items() if seen_at <= horizon]
-            for message_id in old:
-                del self._seen[message_id]
-        return ExpireResult(buffered_messages=buffered, seen_messages=len(old))
 
     # ---------------------------------------------------------------- queries
 
@@ -310,6 +237,13 @@ class _BatchRows:
         self.subscriptions_removed: list[tuple[Correlation, str]] = []
 
     @classmethod
+    def checked(cls, write: ExecutionWrite, now: float) -> _BatchRows:
+        try:
+            return cls.build(write, now)
+        except StoreError as exc:
+            raise StoreError(f"execution {write.execution_id!r}: {exc}") from exc
+
+    @classmethod
     def build(cls, write: ExecutionWrite, now: float) -> _BatchRows:
         rows = cls()
         stamp = to_microseconds(now)
@@ -323,15 +257,11 @@ class _BatchRows:
         rows.outbox = [replace(o, created_at=stamp) for o in write.outbox]
         rows.timers_removed = [(write.execution_id, timer_id) for timer_id in write.timers_removed]
         rows.timers_added = [replace(t, created_at=stamp) for t in write.timers_added]
-        rows.subscriptions_removed = [(_correlation(k.correlation_key, k.correlation_value), k.subscription_id)
+        rows.subscriptions_removed = [(correlation(k.correlation_key, k.correlation_value), k.subscription_id)
                                       for k in write.subscriptions_removed]
-        rows.subscriptions_added = [(_correlation(s.correlation_key, s.correlation_value),
-                                     _copy_subscription(s, created_at=stamp)) for s in write.subscriptions_added]
+        rows.subscriptions_added = [(correlation(s.correlation_key, s.correlation_value),
+                                     stamped_subscription(s, now)) for s in write.subscriptions_added]
         return rows
-
-
-def _correlation(key: str, value: Any) -> Correlation:
-    return (key, canonical_json(value))
 
 
 def _outbox_order(row: OutboxRow) -> tuple[int, int, str, int]:
@@ -347,6 +277,3 @@ def _copy_execution(record: ExecutionRecord) -> ExecutionRecord:
                    output=json_copy(record.output))
 
 
-def _copy_subscription(subscription: Subscription, *, created_at: float | None = None) -> Subscription:
-    stamp = subscription.created_at if created_at is None else created_at
-    return replace(subscription, correlation_value=json_copy(subscription.correlation_value), created_at=stamp)

@@ -37,11 +37,11 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(engine: Engine, *, schema: str | None = None) -> None:
-    """Upgrade to head in one transaction; a database already at head is left untouched."""
+def upgrade(engine: Engine, *, schema: str | None = None, revision: str = "head") -> None:
+    """Upgrade to ``revision`` in one transaction; a database already there is left untouched."""
     with engine.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
         if schema is not None:
             # The search_path of the connection already names it; it just has to exist first.
             conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-        command.upgrade(alembic_config(conn), "head")
+        command.upgrade(alembic_config(conn), revision)

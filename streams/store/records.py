@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.timefmt import parse_timestamp
 from streams.store.errors import ConflictError, StoreError
 
 #: (execution_id, command_offset): the effects of one applied command in the outbox.
@@ -120,7 +121,11 @@ class TimerRow:
 
 @dataclass(frozen=True)
 class Subscription:
-    """An execution waiting for a message with this correlation key and (typed JSON) value."""
+    """An execution waiting for a message with this correlation key and (typed JSON) value.
+
+    ``created_at`` (when the execution started waiting) orders waiters, oldest first; the store
+    stamps the time of the call when it is left at 0.
+    """
 
     correlation_key: str
     correlation_value: Any
@@ -140,7 +145,10 @@ class SubscriptionKey:
 
 @dataclass(frozen=True)
 class BufferedMessage:
-    """A message that matched no subscription, kept until ``expires_at`` (POSIX seconds)."""
+    """A message that matched no subscription, kept until ``expires_at`` (POSIX seconds).
+
+    ``created_at`` orders buffered messages, oldest first; 0 means "stamp the time of the call".
+    """
 
     correlation_key: str
     correlation_value: Any
@@ -149,6 +157,27 @@ class BufferedMessage:
     expires_at: float
     single_consumer: bool = True
     created_at: float = 0.0
+
+
+@dataclass
+class CorrelationWrite:
+    """What a batch of the messages topic changed, applied by ``apply_correlation`` in one transaction.
+
+    The correlation agent plans with ``find_subscriptions``/``find_buffered`` (which change
+    nothing), publishes the deliveries, and only then writes this: a crash in between replays
+    the batch against the unchanged store instead of losing a message.
+    """
+
+    subscriptions_added: list[Subscription] = field(default_factory=list)
+    subscriptions_removed: list[str] = field(default_factory=list)  # subscription ids
+    buffered_added: list[BufferedMessage] = field(default_factory=list)
+    buffered_removed: list[str] = field(default_factory=list)  # message ids
+    seen_ids: list[str] = field(default_factory=list)  # message ids to remember for de-duplication
+
+    @property
+    def empty(self) -> bool:
+        return not (self.subscriptions_added or self.subscriptions_removed or self.buffered_added
+                    or self.buffered_removed or self.seen_ids)
 
 
 @dataclass(frozen=True)
@@ -266,8 +295,6 @@ def _check_rows(execution_id: str, what: str, rows: Sequence[Any]) -> None:
 
 def execution_columns(snapshot: Mapping[str, Any]) -> dict[str, Any]:
     """The query columns of ``executions`` derived from a snapshot (status, times, current state...)."""
-    from engine.timefmt import parse_timestamp
-
     frames = snapshot.get("frames") or {}
     top = frames.get("0") or {}
     stop_time = snapshot.get("stop_time")

@@ -115,6 +115,8 @@ subscriptions = Table(
     Column("execution_id", Text, nullable=False),
     Column("created_at", TZ, nullable=False),
     PrimaryKeyConstraint("correlation_key", "correlation_value_text", "subscription_id", name="subscriptions_pkey"),
+    # apply_correlation removes by id alone (ids are globally unique uuid5 values).
+    Index("subscriptions_id_idx", "subscription_id"),
 )
 
 buffered_messages = Table(
@@ -130,6 +132,7 @@ buffered_messages = Table(
     Column("created_at", TZ, nullable=False),
     PrimaryKeyConstraint("correlation_key", "correlation_value_text", "message_id", name="buffered_messages_pkey"),
     Index("buffered_messages_expires_idx", "expires_at"),
+    Index("buffered_messages_id_idx", "message_id"),
 )
 
 seen_messages = Table(

@@ -16,16 +16,16 @@ from typing import Any
 from sqlalchemy import Engine, Row, create_engine, func, insert, select, text
 from sqlalchemy.pool import NullPool
 
-from streams.store import migrate as migrations
 from streams.store import sql_batch as batch_sql
 from streams.store import sql_correlation as corr_sql
 from streams.store.base import DEFAULT_MESSAGE_RETENTION_SECONDS
-from streams.store.codec import definition_hash, from_datetime, to_datetime
+from streams.store.codec import definition_hash, dump_json, from_datetime, to_datetime
 from streams.store.errors import StoreError
 from streams.store.records import (
     BatchWrite,
     BufferedMessage,
     CommitResult,
+    CorrelationWrite,
     ExecutionRecord,
     ExecutionSummary,
     ExpireResult,
@@ -71,12 +71,15 @@ class SqlStore:
         if schema is not None:
             connect_args["options"] = f"-csearch_path={schema}"
         pool: dict[str, Any] = {"poolclass": NullPool} if pool_size == 0 else {"pool_size": pool_size}
-        self.engine: Engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True, echo=echo, **pool)
+        self.engine: Engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True, echo=echo,
+                                           json_serializer=dump_json, **pool)
 
     # ---------------------------------------------------------------- lifecycle
 
     def migrate(self) -> None:
         """Alembic upgrade to head; idempotent, and safe when several workers start at once."""
+        from streams.store import migrate as migrations  # alembic loads only when asked to migrate
+
         migrations.upgrade(self.engine, schema=self.schema)
 
     def close(self) -> None:
@@ -175,6 +178,26 @@ class SqlStore:
             return corr_sql.load_timers(conn, partitions, None, None)
 
     # ---------------------------------------------------------------- the correlation agent
+
+    def find_subscriptions(self, correlation_key: str, correlation_value: Any) -> list[Subscription]:
+        """The waits on the key and value, oldest first."""
+        with self.engine.connect() as conn:
+            return corr_sql.find_subscriptions(conn, correlation_key, correlation_value)
+
+    def find_buffered(self, correlation_key: str, correlation_value: Any, now: float) -> list[BufferedMessage]:
+        """Unexpired buffered messages for the key and value, oldest first."""
+        with self.engine.connect() as conn:
+            return corr_sql.find_buffered(conn, correlation_key, correlation_value, now)
+
+    def message_seen(self, message_id: str, now: float) -> bool:
+        """Whether the id was seen within the retention window."""
+        with self.engine.connect() as conn:
+            return corr_sql.message_seen(conn, message_id, now, self.message_retention_seconds)
+
+    def apply_correlation(self, write: CorrelationWrite, *, now: float) -> None:
+        """Apply a messages-topic batch's changes in one transaction."""
+        with self.engine.begin() as conn:
+            corr_sql.apply_correlation(conn, write, now, self.message_retention_seconds)
 
     def add_subscription(self, subscription: Subscription, *, now: float) -> bool:
         """Register a wait unless it exists."""

@@ -1,21 +1,24 @@
 """The execution agent's reads and writes on Postgres: load executions, commit a batch, the outbox.
 
-A batch is a handful of multi-row statements in one transaction, whatever its size: one
-``SELECT ... FOR UPDATE`` to check offsets, then one statement per table (psycopg 3 sends an
-executemany as a pipeline, so there is no round trip per row).
+A batch is a handful of statements in one transaction, whatever its size: one
+``SELECT ... FOR UPDATE`` to check offsets, then a COPY per table for executions, history and
+outbox (see :mod:`streams.store.sql_copy`), and executemany INSERT/DELETEs for the few timers
+and subscriptions (psycopg 3 pipelines those, so there is no round trip per row).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, Row, delete, select, tuple_
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects.postgresql import insert
 
-from streams.store.codec import canonical_json, from_datetime, to_datetime
-from streams.store.errors import ConflictError
+from streams.store import sql_copy as copy
+from streams.store.codec import canonical_json, dump_json, from_datetime, to_datetime
+from streams.store.errors import ConflictError, StoreError
 from streams.store.records import (
     BatchWrite,
     CommitResult,
@@ -28,9 +31,7 @@ from streams.store.records import (
     validate_batch,
 )
 from streams.store.schema import executions, history, outbox, subscriptions
-from streams.store.sql_correlation import delete_timers, upsert_timer_rows
-
-_EXECUTION_UPDATES = [c.name for c in executions.columns if c.name != "execution_id"]
+from streams.store.sql_correlation import delete_timers, subscription_params, upsert_timer_rows
 
 
 def load_executions(conn: Connection, execution_ids: Iterable[str]) -> dict[str, ExecutionRecord]:
@@ -77,67 +78,71 @@ def commit_batch(conn: Connection, batch: BatchWrite) -> CommitResult:
     stored: dict[str, int] = {row.execution_id: row.last_offset for row in locked}
     apply, replayed = classify_writes(batch.executions, stored)
     if apply:
-        _write(conn, apply, to_datetime(batch.now))
+        stamp = to_datetime(batch.now)
+        rows = _BulkRows(apply, stamp)  # serialise everything first: a bad value fails before any write
+        with copy.cursor(conn) as cur:
+            try:
+                _write_bulk(cur, rows, apply)
+            except psycopg.Error as exc:
+                raise copy.translate_errors("COPY (commit_batch)", exc) from exc
+        _write_timers(conn, apply, stamp)
+        _write_subscriptions(conn, apply, batch.now)
     return CommitResult(tuple(w.execution_id for w in apply), tuple(replayed))
 
 
-def _write(conn: Connection, writes: Sequence[ExecutionWrite], stamp: Any) -> None:
-    _upsert_executions(conn, writes, stamp)
-    _insert_history(conn, writes)
-    _insert_outbox(conn, writes, stamp)
-    _write_timers(conn, writes, stamp)
-    _write_subscriptions(conn, writes, stamp)
+class _BulkRows:
+    """The executions, history and outbox rows of a batch as tuples in table column order."""
+
+    def __init__(self, writes: Sequence[ExecutionWrite], stamp: datetime) -> None:
+        self.new_executions: list[copy.Row] = []
+        self.existing_executions: list[copy.Row] = []
+        self.history: list[copy.Row] = []
+        self.outbox: list[copy.Row] = []
+        for write in writes:
+            try:
+                self._add(write, stamp)
+            except StoreError as exc:
+                raise StoreError(f"execution {write.execution_id!r}: {exc}") from exc
+
+    def _add(self, write: ExecutionWrite, stamp: datetime) -> None:
+        row = _execution_row(write, stamp)
+        (self.new_executions if write.expected_offset is None else self.existing_executions).append(row)
+        self.history.extend(
+            (h.execution_id, h.event_id, h.previous_event_id, h.type, to_datetime(h.timestamp), dump_json(h.details))
+            for h in write.history
+        )
+        self.outbox.extend(
+            (o.execution_id, o.command_offset, o.seq, o.partition, o.topic, o.key, o.payload, stamp)
+            for o in write.outbox
+        )
 
 
-def _upsert_executions(conn: Connection, writes: Sequence[ExecutionWrite], stamp: Any) -> None:
-    new_rows, existing_rows = [], []
-    for write in writes:
-        row = execution_columns(write.snapshot)
-        row["start_time"] = _maybe_datetime(row["start_time"])
-        row["stop_time"] = _maybe_datetime(row["stop_time"])
-        row.update(state_machine=write.state_machine, version=write.version, updated_at=stamp,
-                   partition=write.partition, last_offset=write.last_offset, snapshot=write.snapshot)
-        (new_rows if write.expected_offset is None else existing_rows).append(row)
-    # executemany, not RETURNING: psycopg pipelines it, far cheaper than one huge multi-row VALUES statement.
-    if new_rows:
-        _insert_new_executions(conn, new_rows, writes)
-    if existing_rows:
-        stmt = insert(executions)
-        conn.execute(stmt.on_conflict_do_update(
-            index_elements=[executions.c.execution_id],
-            set_={name: stmt.excluded[name] for name in _EXECUTION_UPDATES},
-        ), existing_rows)  # these rows exist and are locked (FOR UPDATE) with the expected offset
+def _execution_row(write: ExecutionWrite, stamp: datetime) -> copy.Row:
+    c = execution_columns(write.snapshot)
+    return (
+        c["execution_id"], c["name"], write.state_machine, write.version, c["status"], _json(c["input"]),
+        _json(c["output"]), c["error"], c["cause"], c["current_state"], _maybe_datetime(c["start_time"]),
+        _maybe_datetime(c["stop_time"]), stamp, write.partition, write.last_offset, _json(write.snapshot),
+        c["snapshot_format"], c["transitions"],
+    )
 
 
-def _insert_new_executions(conn: Connection, rows: list[dict[str, Any]], writes: Sequence[ExecutionWrite]) -> None:
-    """A plain INSERT: a writer that created the same execution concurrently makes it fail, not overwrite."""
-    try:
-        conn.execute(insert(executions), rows)
-    except IntegrityError as exc:  # the transaction is aborted either way: the caller rolls it back
-        if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) != "executions_pkey":
-            raise
-        new_ids = {row["execution_id"] for row in rows}
-        raise ConflictError({w.execution_id: (None, None) for w in writes if w.execution_id in new_ids}) from exc
+def _write_bulk(cur: psycopg.Cursor[Any], rows: _BulkRows, writes: Sequence[ExecutionWrite]) -> None:
+    if rows.new_executions and not copy.insert_new_executions(cur, rows.new_executions):
+        # Another writer created one of these executions since the offsets were checked.
+        new_ids = {row[0] for row in rows.new_executions}
+        raise ConflictError({w.execution_id: (None, None) for w in writes if w.execution_id in new_ids})
+    if rows.existing_executions:
+        updated = copy.update_executions(cur, rows.existing_executions)
+        if updated != len(rows.existing_executions):  # cannot happen while the rows are locked; never write past it
+            raise StoreError(f"commit_batch: updated {updated} of {len(rows.existing_executions)} locked executions")
+    copy.insert_or_skip(cur, history, rows.history)
+    copy.insert_or_skip(cur, outbox, rows.outbox)
 
 
-def _insert_history(conn: Connection, writes: Sequence[ExecutionWrite]) -> None:
-    rows = [
-        {"execution_id": h.execution_id, "event_id": h.event_id, "previous_event_id": h.previous_event_id,
-         "type": h.type, "timestamp": to_datetime(h.timestamp), "details": h.details}
-        for write in writes for h in write.history
-    ]
-    if rows:
-        conn.execute(insert(history).on_conflict_do_nothing(), rows)
-
-
-def _insert_outbox(conn: Connection, writes: Sequence[ExecutionWrite], stamp: Any) -> None:
-    rows = [
-        {"execution_id": o.execution_id, "command_offset": o.command_offset, "seq": o.seq,
-         "partition": o.partition, "topic": o.topic, "key": o.key, "payload": o.payload, "created_at": stamp}
-        for write in writes for o in write.outbox
-    ]
-    if rows:
-        conn.execute(insert(outbox).on_conflict_do_nothing(), rows)
+def _json(value: Any) -> str | None:
+    # Refuse here what jsonb would refuse (NaN, NUL), rather than let it abort the whole COPY.
+    return None if value is None else dump_json(value)
 
 
 def _write_timers(conn: Connection, writes: Sequence[ExecutionWrite], stamp: Any) -> None:
@@ -145,7 +150,7 @@ def _write_timers(conn: Connection, writes: Sequence[ExecutionWrite], stamp: Any
     upsert_timer_rows(conn, [t for w in writes for t in w.timers_added], stamp)
 
 
-def _write_subscriptions(conn: Connection, writes: Sequence[ExecutionWrite], stamp: Any) -> None:
+def _write_subscriptions(conn: Connection, writes: Sequence[ExecutionWrite], now: float) -> None:
     removed = [
         (k.correlation_key, canonical_json(k.correlation_value), k.subscription_id)
         for w in writes for k in w.subscriptions_removed
@@ -154,17 +159,12 @@ def _write_subscriptions(conn: Connection, writes: Sequence[ExecutionWrite], sta
         key = tuple_(subscriptions.c.correlation_key, subscriptions.c.correlation_value_text,
                      subscriptions.c.subscription_id)
         conn.execute(delete(subscriptions).where(key.in_(removed)))
-    added = [
-        {"correlation_key": s.correlation_key, "correlation_value_text": canonical_json(s.correlation_value),
-         "correlation_value": s.correlation_value, "subscription_id": s.subscription_id,
-         "execution_id": s.execution_id, "created_at": stamp}
-        for w in writes for s in w.subscriptions_added
-    ]
+    added = [subscription_params(s, now) for w in writes for s in w.subscriptions_added]
     if added:
         conn.execute(insert(subscriptions).on_conflict_do_nothing(), added)
 
 
-def _maybe_datetime(seconds: float | None) -> Any:
+def _maybe_datetime(seconds: float | None) -> datetime | None:
     return None if seconds is None else to_datetime(seconds)
 
 

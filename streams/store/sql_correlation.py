@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Row, and_, delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
 from streams.store.codec import canonical_json, to_datetime
-from streams.store.records import BufferedMessage, ExpireResult, Subscription, TimerKey, TimerRow
+from streams.store.records import BufferedMessage, CorrelationWrite, ExpireResult, Subscription, TimerKey, TimerRow
 from streams.store.schema import buffered_messages, seen_messages, subscriptions, timers
 
 # ---------------------------------------------------------------- timers
@@ -60,15 +60,20 @@ def load_timers(conn: Connection, partitions: Iterable[int], until: float | None
 # ---------------------------------------------------------------- subscriptions
 
 
+def subscription_params(subscription: Subscription, now: float) -> dict[str, Any]:
+    """The row of a subscription; ``created_at`` is the caller's when set, else ``now``."""
+    return {
+        "correlation_key": subscription.correlation_key,
+        "correlation_value_text": canonical_json(subscription.correlation_value),
+        "correlation_value": subscription.correlation_value,
+        "subscription_id": subscription.subscription_id,
+        "execution_id": subscription.execution_id,
+        "created_at": to_datetime(subscription.created_at or now),
+    }
+
+
 def add_subscription(conn: Connection, subscription: Subscription, now: float) -> bool:
-    stmt = insert(subscriptions).values(
-        correlation_key=subscription.correlation_key,
-        correlation_value_text=canonical_json(subscription.correlation_value),
-        correlation_value=subscription.correlation_value,
-        subscription_id=subscription.subscription_id,
-        execution_id=subscription.execution_id,
-        created_at=to_datetime(now),
-    )
+    stmt = insert(subscriptions).values(subscription_params(subscription, now))
     returning = stmt.on_conflict_do_nothing().returning(subscriptions.c.subscription_id)
     return conn.execute(returning).first() is not None
 
@@ -78,6 +83,15 @@ def remove_subscription(conn: Connection, key: str, value: Any, subscription_id:
         _subscription_match(key, value), subscriptions.c.subscription_id == subscription_id
     )
     return conn.execute(stmt).rowcount == 1
+
+
+def find_subscriptions(conn: Connection, key: str, value: Any) -> list[Subscription]:
+    stmt = (
+        select(subscriptions)
+        .where(_subscription_match(key, value))
+        .order_by(subscriptions.c.created_at, subscriptions.c.subscription_id)
+    )
+    return [_subscription(row) for row in conn.execute(stmt)]
 
 
 def take_subscriptions(conn: Connection, key: str, value: Any, single: bool) -> list[Subscription]:
@@ -93,12 +107,12 @@ def take_subscriptions(conn: Connection, key: str, value: Any, single: bool) -> 
         )
         match = and_(match, subscriptions.c.subscription_id == oldest)
     rows = conn.execute(delete(subscriptions).where(match).returning(*subscriptions.columns)).all()
-    taken = [
-        Subscription(row.correlation_key, row.correlation_value, row.subscription_id, row.execution_id,
-                     row.created_at.timestamp())
-        for row in rows
-    ]
-    return sorted(taken, key=lambda s: (s.created_at, s.subscription_id))
+    return sorted((_subscription(row) for row in rows), key=lambda s: (s.created_at, s.subscription_id))
+
+
+def _subscription(row: Row[Any]) -> Subscription:
+    return Subscription(row.correlation_key, row.correlation_value, row.subscription_id, row.execution_id,
+                        row.created_at.timestamp())
 
 
 def _subscription_match(key: str, value: Any) -> Any:
@@ -109,19 +123,34 @@ def _subscription_match(key: str, value: Any) -> Any:
 # ---------------------------------------------------------------- buffered and seen messages
 
 
+def _buffered_params(message: BufferedMessage, now: float) -> dict[str, Any]:
+    return {
+        "correlation_key": message.correlation_key,
+        "correlation_value_text": canonical_json(message.correlation_value),
+        "correlation_value": message.correlation_value,
+        "message_id": message.message_id,
+        "data": message.data,
+        "expires_at": message.expires_at,
+        "single_consumer": message.single_consumer,
+        "created_at": to_datetime(message.created_at or now),
+    }
+
+
 def buffer_message(conn: Connection, message: BufferedMessage, now: float) -> bool:
-    stmt = insert(buffered_messages).values(
-        correlation_key=message.correlation_key,
-        correlation_value_text=canonical_json(message.correlation_value),
-        correlation_value=message.correlation_value,
-        message_id=message.message_id,
-        data=message.data,
-        expires_at=message.expires_at,
-        single_consumer=message.single_consumer,
-        created_at=to_datetime(now),
-    )
+    stmt = insert(buffered_messages).values(_buffered_params(message, now))
     returning = stmt.on_conflict_do_nothing().returning(buffered_messages.c.message_id)
     return conn.execute(returning).first() is not None
+
+
+def find_buffered(conn: Connection, key: str, value: Any, now: float) -> list[BufferedMessage]:
+    table = buffered_messages
+    stmt = (
+        select(table)
+        .where(table.c.correlation_key == key, table.c.correlation_value_text == canonical_json(value),
+               table.c.expires_at > now)
+        .order_by(table.c.created_at, table.c.message_id)
+    )
+    return [_buffered(row) for row in conn.execute(stmt)]
 
 
 def take_buffered(conn: Connection, key: str, value: Any, now: float) -> BufferedMessage | None:
@@ -152,15 +181,41 @@ def _buffered(row: Row[Any]) -> BufferedMessage:
     )
 
 
+def message_seen(conn: Connection, message_id: str, now: float, retention: float) -> bool:
+    stmt = select(seen_messages.c.message_id).where(
+        seen_messages.c.message_id == message_id, seen_messages.c.seen_at > now - retention)
+    return conn.execute(stmt).first() is not None
+
+
 def mark_message_seen(conn: Connection, message_id: str, now: float, retention: float) -> bool:
-    stmt = insert(seen_messages).values(message_id=message_id, seen_at=now)
-    stmt = stmt.on_conflict_do_update(
+    stmt = _mark_seen(now, retention).values(message_id=message_id, seen_at=now)
+    return conn.execute(stmt.returning(seen_messages.c.message_id)).first() is not None
+
+
+def _mark_seen(now: float, retention: float) -> Any:
+    stmt = insert(seen_messages)
+    return stmt.on_conflict_do_update(
         index_elements=[seen_messages.c.message_id],
         set_={"seen_at": stmt.excluded.seen_at},
         # An id seen longer ago than the retention counts as new (housekeeping may not have run yet).
         where=seen_messages.c.seen_at <= now - retention,
     )
-    return conn.execute(stmt.returning(seen_messages.c.message_id)).first() is not None
+
+
+def apply_correlation(conn: Connection, write: CorrelationWrite, now: float, retention: float) -> None:
+    """Adds before removals: a wait added and ended within one batch must end up gone."""
+    added = [subscription_params(s, now) for s in write.subscriptions_added]
+    if added:
+        conn.execute(insert(subscriptions).on_conflict_do_nothing(), added)
+    if write.subscriptions_removed:
+        conn.execute(delete(subscriptions).where(subscriptions.c.subscription_id.in_(set(write.subscriptions_removed))))
+    buffered = [_buffered_params(m, now) for m in write.buffered_added]
+    if buffered:
+        conn.execute(insert(buffered_messages).on_conflict_do_nothing(), buffered)
+    if write.buffered_removed:
+        conn.execute(delete(buffered_messages).where(buffered_messages.c.message_id.in_(set(write.buffered_removed))))
+    if write.seen_ids:
+        conn.execute(_mark_seen(now, retention), [{"message_id": m, "seen_at": now} for m in write.seen_ids])
 
 
 def expire(conn: Connection, now: float, retention: float) -> ExpireResult:

@@ -1,0 +1,78 @@
+"""Several workers share the partitions; a SIGKILLed worker loses nothing."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.integration.service_harness import Service, service  # noqa: F401 - fixture
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
+
+CHAIN = {"StartAt": "A", "States": {
+    "A": {"Type": "Task", "Resource": "test.add_one", "Next": "Nap"},
+    "Nap": {"Type": "Wait", "Seconds": 1, "Next": "B"},
+    "B": {"Type": "Task", "Resource": "test.add_one", "Next": "C"},
+    "C": {"Type": "Task", "Resource": "test.add_one", "End": True}}}
+EXPECTED_TYPES = [
+    "ExecutionStarted",
+    "TaskStateEntered", "TaskScheduled", "TaskStarted", "TaskSucceeded", "TaskStateExited",
+    "WaitStateEntered", "WaitStateExited",
+    "TaskStateEntered", "TaskScheduled", "TaskStarted", "TaskSucceeded", "TaskStateExited",
+    "TaskStateEntered", "TaskScheduled", "TaskStarted", "TaskSucceeded", "TaskStateExited",
+    "ExecutionSucceeded",
+]
+
+
+def _start(svc: Service, count: int) -> list[str]:
+    with svc.client() as client:
+        return [client.start_execution("chain", {"n": i}, name=f"c{i}-{uuid.uuid4().hex[:6]}") for i in range(count)]
+
+
+def _check_exactly_once(svc: Service, ids: list[str], records: dict[str, Any]) -> None:
+    store = svc.store()
+    try:
+        for execution_id in ids:
+            record = records[execution_id]
+            assert record.status == "SUCCEEDED", (execution_id, record.status, record.error, record.cause)
+            assert record.output["n"] == record.input["n"] + 3
+            history = store.history(execution_id)
+            assert [row.type for row in history] == EXPECTED_TYPES, execution_id
+            assert [row.event_id for row in history] == list(range(1, len(EXPECTED_TYPES) + 1))
+            assert record.transitions == 4
+    finally:
+        store.close()
+
+
+def _members(svc: Service) -> dict[str, int]:
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": svc.bootstrap})
+    group = f"app-{svc.prefix}"
+    description = admin.describe_consumer_groups([group])[group].result(timeout=10)
+    return {m.member_id: len(m.assignment.topic_partitions) for m in description.members}
+
+
+def test_two_workers_share_the_partitions(service: Service) -> None:  # noqa: F811
+    service.deploy("chain", CHAIN)
+    service.start_worker("a")
+    service.start_worker("b")
+    ids = _start(service, 60)
+    records = service.wait_for_status(ids, timeout=180)
+    _check_exactly_once(service, ids, records)
+    members = _members(service)
+    assert len(members) == 2 and all(count > 0 for count in members.values()), members
+
+
+def test_sigkill_mid_flight_loses_and_doubles_nothing(service: Service) -> None:  # noqa: F811
+    service.deploy("chain", CHAIN)
+    victim = service.start_worker("victim")
+    service.start_worker("survivor")
+    ids = _start(service, 150)
+    time.sleep(3)  # executions are in flight: some in tasks, some in waits
+    service.kill(victim)
+    records = service.wait_for_status(ids, timeout=300)
+    _check_exactly_once(service, ids, records)
