@@ -74,10 +74,11 @@ class Service:
         log = Path(f"/tmp/stepstream-test-{self.prefix}{name}.log")
         self.logs.append(log)
         env = {**self.env, "STEPSTREAM_WORKER_NAME": name}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker", "--handlers", "tests.integration.handlers",
-             "--loglevel", "warn"],
-            cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+        with log.open("wb") as out:  # the child keeps its own descriptor
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "streams.cli", "worker", "--handlers", "tests.integration.handlers",
+                 "--loglevel", "warn"],
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         self.workers.append(proc)
         return proc
 
