@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 
 CHAIN = {"StartAt": "A", "States": {
     "A": {"Type": "Task", "Resource": "test.add_one", "Next": "Nap"},
-    "Nap": {"Type": "Wait", "Seconds": 1, "Next": "B"},
+    "Nap": {"Type": "Wait", "Seconds": 3, "Next": "B"},
     "B": {"Type": "Task", "Resource": "test.add_one", "Next": "C"},
     "C": {"Type": "Task", "Resource": "test.add_one", "End": True}}}
 EXPECTED_TYPES = [
@@ -86,8 +86,8 @@ def test_sigkill_mid_flight_loses_and_doubles_nothing(service: Service) -> None:
     victim = service.start_worker("victim")
     service.start_worker("survivor")
     _wait_for_members(service, 2)
-    ids = _start(service, 150)
-    time.sleep(2)  # executions are in flight: some in tasks, some in waits
+    ids = _start(service, 200)
+    time.sleep(1.5)  # executions are in flight: in tasks, and in their 3 s waits
     store = service.store()
     try:
         running = [r for r in store.load_executions(ids).values() if r.status == "RUNNING"]
