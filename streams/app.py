@@ -65,6 +65,32 @@ class Runtime:
         self.correlation_thread = ThreadPoolExecutor(1, thread_name_prefix="correlation")
         self.task_threads = ThreadPoolExecutor(self.settings.task_concurrency, thread_name_prefix="tasks")
         self.timer_wake = asyncio.Event()
+        self.stats = AgentStats()
+        self.published_outbox: list[tuple[str, int]] = []
+
+
+@dataclass
+class AgentStats:
+    """Counters the worker logs periodically (and tests read)."""
+
+    batches: int = 0
+    commands: int = 0
+    transitions: int = 0
+    apply_seconds: float = 0.0
+    publish_seconds: float = 0.0
+
+    def batch(self, commands: int, transitions: int, apply: float, publish: float) -> None:
+        self.batches += 1
+        self.commands += commands
+        self.transitions += transitions
+        self.apply_seconds += apply
+        self.publish_seconds += publish
+
+    def line(self) -> str:
+        per = max(self.batches, 1)
+        return (f"executions agent: {self.commands} commands in {self.batches} batches "
+                f"({self.commands / per:.1f}/batch), {self.transitions} transitions; per batch "
+                f"apply {1000 * self.apply_seconds / per:.1f} ms, publish {1000 * self.publish_seconds / per:.1f} ms")
 
 
 def create_app(settings: Settings, *, handlers: Mapping[str, Handler] | None = None,
@@ -95,6 +121,8 @@ def create_app(settings: Settings, *, handlers: Mapping[str, Handler] | None = N
     )
     app.stepstream = runtime  # type: ignore[attr-defined]  # for tests and the worker's shutdown
     _execution_agent(app, runtime)
+    _stats_logger(app, runtime)
+    _outbox_cleaner(app, runtime)
     _timer_agents(app, runtime)
     _correlation_agent(app, runtime)
     _task_agent(app, runtime)
@@ -131,25 +159,76 @@ async def _in(thread: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T
 
 
 def _execution_agent(app: faust.App, rt: Runtime) -> None:
+    """Commands are batched by what has arrived, never by a timer.
+
+    The agent only queues events (unacknowledged); a processing loop takes everything queued so
+    far as one batch. While a batch is applied and published the agent keeps consuming, so
+    batches grow with load and a lone command is handled at once. Events are acknowledged
+    (their offsets become committable) only after the batch's effects are on the bus.
+    """
     topic = _topic(app, rt.catalogue.commands, rt.catalogue.partitions)
+    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=4 * rt.settings.batch_size)
 
     @app.agent(topic, name="executions")
     async def executions(stream: Any) -> None:
-        async for events in stream.take_events(rt.settings.batch_size, within=rt.settings.batch_wait_seconds):
-            records = _inbound(events)
-            await _retrying("applying commands", partial(_apply_commands, rt, records))
+        async for event in stream.noack().events():
+            await queue.put(event)
+
+    @app.task
+    async def apply_batches() -> None:
+        while True:
+            batch = [await queue.get()]
+            while len(batch) < rt.settings.batch_size and not queue.empty():
+                batch.append(queue.get_nowait())
+            await _retrying("applying commands", partial(_apply_commands, rt, batch))
+            for event in batch:
+                event.ack()
 
 
-async def _apply_commands(rt: Runtime, records: list[InboundRecord]) -> None:
+async def _apply_commands(rt: Runtime, events: list[Any]) -> None:
+    records = _inbound(events)
+    began = time.perf_counter()
     try:
         outcome = await _in(rt.execution_thread, rt.processor.process, records, time.time())
-    except ConflictError as exc:
-        # Another worker owns these executions now (a rebalance fenced us): it applies them.
-        log.warning("batch of %d commands fenced off, left to the new owner: %s", len(records), exc)
+    except ConflictError:
+        await _apply_per_partition(rt, records)
         return
+    applied = time.perf_counter()
     await rt.publisher.publish(outcome.publish)
-    if outcome.outbox_keys:
-        await _in(rt.execution_thread, rt.store.delete_outbox, outcome.outbox_keys)
+    # Published: the outbox rows may go. They are deleted in bulk by _outbox_cleaner, which saves
+    # a round trip per batch; a crash before that only re-publishes records with stable ids.
+    rt.published_outbox.extend(outcome.outbox_keys)
+    rt.stats.batch(len(records), outcome.transitions, applied - began, time.perf_counter() - applied)
+
+
+async def _apply_per_partition(rt: Runtime, records: list[InboundRecord]) -> None:
+    """A rebalance fenced part of a batch off: apply what we still own, leave the rest to its owner."""
+    for partition in sorted({r.partition for r in records}):
+        part = [r for r in records if r.partition == partition]
+        try:
+            outcome = await _in(rt.execution_thread, rt.processor.process, part, time.time())
+        except ConflictError as exc:
+            log.warning("partition %d moved to another worker; its %d queued command(s) are left to it: %s",
+                        partition, len(part), exc)
+            continue
+        await rt.publisher.publish(outcome.publish)
+        rt.published_outbox.extend(outcome.outbox_keys)
+
+
+def _outbox_cleaner(app: faust.App, rt: Runtime) -> None:
+    @app.timer(interval=0.5)
+    async def clean_outbox() -> None:
+        keys, rt.published_outbox = rt.published_outbox, []
+        if keys:
+            await _retrying("deleting published outbox rows", partial(_in, rt.execution_thread,
+                                                                      rt.store.delete_outbox, keys))
+
+
+def _stats_logger(app: faust.App, rt: Runtime) -> None:
+    @app.timer(interval=10.0)
+    async def log_stats() -> None:
+        if rt.stats.batches:
+            log.info("%s; timers pending %d, fired %d", rt.stats.line(), rt.timers.pending, rt.timers.stats.fired)
 
 
 # ---------------------------------------------------------------------- timers
@@ -226,15 +305,42 @@ async def _correlate(rt: Runtime, records: list[InboundRecord]) -> None:
 
 
 def _task_agent(app: faust.App, rt: Runtime) -> None:
-    topic = _topic(app, rt.catalogue.tasks, rt.catalogue.partitions)
+    """Run task handlers concurrently; publish their answers in batches, then acknowledge.
 
-    @app.agent(topic, name="tasks", concurrency=rt.settings.task_concurrency)
+    Up to ``task_concurrency`` handlers run at once on the task threads, so a slow handler holds
+    one slot, never the others. Answers queue up and go to the bus together (one wait for the
+    broker per batch instead of per task); a request is acknowledged only after its answer is
+    published.
+    """
+    topic = _topic(app, rt.catalogue.tasks, rt.catalogue.partitions)
+    slots = asyncio.Semaphore(rt.settings.task_concurrency)
+    answers: asyncio.Queue[tuple[Outgoing, Any]] = asyncio.Queue()
+    running: set[asyncio.Task[None]] = set()
+
+    async def run_one(event: Any) -> None:
+        try:
+            answer = await _run_task(rt, _inbound([event])[0])
+        finally:
+            slots.release()
+        await answers.put((answer, event))
+
+    @app.agent(topic, name="tasks")
     async def tasks(stream: Any) -> None:
-        async for event in stream.events():
-            record = InboundRecord(event.message.partition, event.message.offset, event.message.key,
-                                   event.message.value)
-            answer = await _run_task(rt, record)
-            await _retrying("answering a task", partial(rt.publisher.publish, [answer]))
+        async for event in stream.noack().events():
+            await slots.acquire()
+            job = asyncio.ensure_future(run_one(event))
+            running.add(job)
+            job.add_done_callback(running.discard)
+
+    @app.task
+    async def publish_answers() -> None:
+        while True:
+            batch = [await answers.get()]
+            while not answers.empty():
+                batch.append(answers.get_nowait())
+            await _retrying("answering tasks", partial(rt.publisher.publish, [answer for answer, _ in batch]))
+            for _, event in batch:
+                event.ack()
 
 
 async def _run_task(rt: Runtime, record: InboundRecord) -> Outgoing:

@@ -75,12 +75,16 @@ class ExecutionProcessor:
         self.region = region
         self.account = account
         self._definitions: dict[tuple[str, int], engine.Definition] = {}
+        self._machines: dict[tuple[str, int | None], Any] = {}
 
     def process(self, records: Sequence[InboundRecord], now: float) -> BatchOutcome:
         outcome = BatchOutcome()
         decoded = [(record, self._decode(record, outcome, now)) for record in records]
         commands = [(record, command) for record, command in decoded if command is not None]
         stored = self.store.load_executions({command.execution_id for _, command in commands})
+        # One lookup per state machine per batch, not per start: "latest" is read once per batch.
+        wanted = {(c.state_machine, c.version) for _, c in commands if isinstance(c, wire.StartExecution)}
+        self._machines = {key: self.store.get_state_machine(*key) for key in wanted}
         working: dict[str, _Working] = {}
         for record, command in commands:
             self._apply(record, command, stored, working, outcome, now)
@@ -161,7 +165,7 @@ class ExecutionProcessor:
 
     def _create(self, command: wire.StartExecution, record: InboundRecord, outcome: BatchOutcome,
                 now: float) -> _Working | None:
-        machine = self.store.get_state_machine(command.state_machine, command.version)
+        machine = self._machines.get((command.state_machine, command.version))
         if machine is None:
             version = f" version {command.version}" if command.version is not None else ""
             self._reject(record, outcome, f"state machine {command.state_machine!r}{version} is not deployed",

@@ -97,6 +97,9 @@ class StepstreamClient:
             "acks": "all",
             "linger.ms": 0,  # each call waits for its record: batching would only add latency
             "message.timeout.ms": int(delivery_timeout * 1000),
+            # A broker with auto.create.topics.enable would create a missing topic with its default
+            # partition count, silently remapping keys: topics come from ensure_topics only.
+            "allow.auto.create.topics": False,
             **(producer_config or {}),
         })
         self._lock = threading.Lock()
@@ -164,6 +167,8 @@ class StepstreamClient:
         """Publish any record on its catalogue topic with its key; return once the broker has it."""
         self._check_open()
         topic = self.catalogue.topic_for(record)
+        if topic not in self._partitions:  # fail fast on a missing topic (once per topic)
+            self._partitions[topic] = self._partition_count(topic)
         done = threading.Event()
         outcome: list[Any] = []
 
@@ -269,25 +274,51 @@ class StepstreamClient:
 
         topic = self.catalogue.events
         partition = self._partition(topic, execution_id.encode())
+        high = self._high_watermark(TopicPartition(topic, partition))
         with self._lock:
-            _, high = self._metadata_consumer().get_watermark_offsets(
-                TopicPartition(topic, partition), timeout=self._delivery_timeout, cached=False)
             # Starting the same name again keeps the older position: its events may already be there.
             self._positions.setdefault(execution_id, (partition, high))
             self._positions.move_to_end(execution_id)
             while len(self._positions) > _REMEMBERED_POSITIONS:
                 self._positions.popitem(last=False)
 
+    def _high_watermark(self, partition: Any) -> int:
+        """The partition's end offset, asking its leader (retrying while leadership settles)."""
+        from confluent_kafka import KafkaError, KafkaException
+
+        transient = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
+                     KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._TRANSPORT}
+        deadline = time.monotonic() + self._delivery_timeout
+        while True:
+            try:
+                with self._lock:
+                    _, high = self._metadata_consumer().get_watermark_offsets(
+                        partition, timeout=max(deadline - time.monotonic(), 0.1), cached=False)
+                return int(high)
+            except KafkaException as exc:
+                # A new topic, or a leader moving, answers NOT_LEADER_FOR_PARTITION for a moment.
+                error = exc.args[0]
+                if not (error.retriable() or error.code() in transient) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
     def _partition(self, topic: str, key: bytes) -> int:
         """The partition of ``key`` on ``topic``, with the topic's real partition count."""
         count = self._partitions.get(topic)
         if count is None:
+            count = self._partitions[topic] = self._partition_count(topic)
+        return partition_for(key, count)
+
+    def _partition_count(self, topic: str) -> int:
+        deadline = time.monotonic() + min(self._delivery_timeout, 5.0)
+        while True:
             with self._lock:
                 meta = self._metadata_consumer().list_topics(topic, timeout=self._delivery_timeout).topics.get(topic)
-            if meta is None or meta.error is not None or not meta.partitions:
+            if meta is not None and meta.error is None and meta.partitions:
+                return len(meta.partitions)
+            if time.monotonic() > deadline:  # a topic just created may take a moment to show
                 raise LookupError(f"topic {topic} does not exist (create it with topics.ensure_topics)")
-            count = self._partitions[topic] = len(meta.partitions)
-        return partition_for(key, count)
+            time.sleep(0.1)
 
     def _metadata_consumer(self) -> Any:
         if self._meta is None:

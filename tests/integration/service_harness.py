@@ -1,145 +1,25 @@
-"""Start and stop real stepstream worker processes against the test Kafka and Postgres.
-
-Each test gets its own topic prefix (a fresh generation of topics) and its own Postgres schema,
-so tests never see each other's executions, and workers are plain ``stepstream worker``
-processes, so a test can SIGKILL one exactly as an operator's machine would die.
-"""
+"""pytest fixture: an isolated stepstream deployment with test handlers (see streams/deployment.py)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from streams.deployment import LocalDeployment, drop_schema
 
-
-@dataclass
-class Service:
-    """One isolated stepstream deployment on the shared broker and database."""
-
-    bootstrap: str
-    database_url: str
-    prefix: str
-    schema: str
-    partitions: int = 6
-    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    logs: list[Path] = field(default_factory=list)
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {**os.environ, "KAFKA_BOOTSTRAP": self.bootstrap, "STEPSTREAM_DATABASE_URL": self.database_url,
-                "STEPSTREAM_TOPIC_PREFIX": self.prefix, "STEPSTREAM_DATABASE_SCHEMA": self.schema,
-                "STEPSTREAM_PARTITIONS": str(self.partitions), "STEPSTREAM_APP_ID": f"app-{self.prefix}",
-                "PYTHONPATH": str(ROOT)}
-
-    def settings(self) -> Any:
-        from streams.settings import Settings
-
-        return Settings(kafka_bootstrap=self.bootstrap, database_url=self.database_url, topic_prefix=self.prefix,
-                        database_schema=self.schema, partitions=self.partitions, app_id=f"app-{self.prefix}")
-
-    def prepare(self) -> None:
-        from streams.worker import prepare
-
-        prepare(self.settings())
-
-    def store(self) -> Any:
-        return self.settings().open_store()
-
-    def client(self) -> Any:
-        from topics.catalogue import Catalogue
-        from topics.client import StepstreamClient
-
-        return StepstreamClient(self.bootstrap, catalogue=Catalogue(self.prefix, self.partitions))
-
-    def deploy(self, name: str, definition: dict[str, Any]) -> int:
-        store = self.store()
-        try:
-            version: int = store.deploy(name, definition)
-            return version
-        finally:
-            store.close()
-
-    def start_worker(self, name: str = "w") -> subprocess.Popen[bytes]:
-        log = Path(f"/tmp/stepstream-test-{self.prefix}{name}.log")
-        self.logs.append(log)
-        env = {**self.env, "STEPSTREAM_WORKER_NAME": name}
-        with log.open("wb") as out:  # the child keeps its own descriptor
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "streams.cli", "worker", "--handlers", "tests.integration.handlers",
-                 "--loglevel", "warn"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        self.workers.append(proc)
-        return proc
-
-    def kill(self, proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
-        if proc.poll() is None:
-            os.killpg(proc.pid, sig)
-            proc.wait(timeout=30)
-
-    def stop_all(self) -> None:
-        for proc in self.workers:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.workers:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-
-    def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(f"--- {log}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-                         for log in self.logs if log.exists())
-
-    def wait_for_status(self, execution_ids: list[str], *, timeout: float = 60.0,
-                        statuses: tuple[str, ...] = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")) -> dict[str, Any]:
-        """Poll Postgres until every execution has one of ``statuses``; returns records by id."""
-        store = self.store()
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                records = store.load_executions(execution_ids)
-                if all(r.status in statuses for r in records.values()) and len(records) == len(execution_ids):
-                    return records
-                if time.monotonic() > deadline:
-                    pending = {i: (records[i].status if i in records else "absent") for i in execution_ids
-                               if i not in records or records[i].status not in statuses}
-                    raise AssertionError(f"not finished after {timeout}s: {list(pending.items())[:10]}\n"
-                                         + self.log_tail())
-                time.sleep(0.2)
-        finally:
-            store.close()
+Service = LocalDeployment
 
 
 @pytest.fixture
-def service(kafka_bootstrap: str, postgres_dsn: str) -> Iterator[Service]:
+def service(kafka_bootstrap: str, postgres_dsn: str) -> Iterator[LocalDeployment]:
     tag = uuid.uuid4().hex[:10]
-    svc = Service(kafka_bootstrap, postgres_dsn, prefix=f"t{tag}.", schema=f"t_{tag}")
+    svc = LocalDeployment(kafka_bootstrap, postgres_dsn, prefix=f"t{tag}.", schema=f"t_{tag}",
+                          handler_modules=("tests.integration.handlers",))
     svc.prepare()
     try:
         yield svc
     finally:
         svc.stop_all()
-        _drop_schema(postgres_dsn, svc.schema)
-
-
-def _drop_schema(url: str, schema: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    finally:
-        engine.dispose()
+        drop_schema(postgres_dsn, svc.schema)

@@ -232,3 +232,12 @@ def test_closed_client_refuses_to_publish(kafka_bootstrap: str, catalogue: Catal
     client.close()  # idempotent
     with pytest.raises(RuntimeError, match="closed"):
         client.stop_execution("x")
+
+
+def test_missing_topics_are_reported_not_created(kafka_bootstrap: str) -> None:
+    missing = Catalogue(prefix=f"stepstream-missing-{uuid.uuid4().hex[:12]}.", partitions=PARTITIONS)
+    with StepstreamClient(kafka_bootstrap, catalogue=missing) as client, \
+            pytest.raises(LookupError, match="does not exist .*ensure_topics"):
+        client.stop_execution("arn:aws:states:us-east-1:111111111111:execution:M:n")
+    topics = AdminClient({"bootstrap.servers": kafka_bootstrap}).list_topics(timeout=TIMEOUT_S).topics
+    assert not any(name.startswith(missing.prefix) for name in topics)
