@@ -24,6 +24,7 @@ from streams.store import BatchWrite, ExecutionWrite, HistoryRow, OutboxRow, Sto
 from topics import codec
 from topics import messages as wire
 from topics.catalogue import Catalogue
+from topics.ids import state_machine_name
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,8 @@ class ExecutionProcessor:
         stored = self.store.load_executions({command.execution_id for _, command in commands})
         # One lookup per state machine per batch, not per start: "latest" is read once per batch.
         wanted = {(c.state_machine, c.version) for _, c in commands if isinstance(c, wire.StartExecution)}
-        self._machines = {key: self.store.get_state_machine(*key) for key in wanted}
+        # A start may name the machine by its ARN; the store knows it by name.
+        self._machines = {key: self.store.get_state_machine(state_machine_name(key[0]), key[1]) for key in wanted}
         working: dict[str, _Working] = {}
         for record, command in commands:
             self._apply(record, command, stored, working, outcome, now)
@@ -208,7 +210,9 @@ class ExecutionProcessor:
                                          out.value))
 
     def _outgoing(self, record: Any) -> Outgoing:
-        return Outgoing(getattr(self.catalogue, wire.topic_role(record)), record.partition_key, codec.encode(record))
+        # Built here from engine output, so the codec's field checks are skipped (hot path).
+        return Outgoing(getattr(self.catalogue, wire.topic_role(record)), record.partition_key,
+                        codec.encode(record, check=False))
 
     def _write(self, item: _Working) -> ExecutionWrite:
         return ExecutionWrite(item.snapshot.to_json(), item.state_machine, item.version, item.partition,
