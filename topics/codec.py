@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from topics import jsontext
 from topics.fields import WireField, wire_fields
 from topics.ids import InvalidTaskToken, parse_task_token
 from topics.messages import RECORD_TYPES, Record
@@ -104,14 +105,9 @@ def encode(record: Record, *, check: bool = True) -> bytes:
     """
     obj = to_wire(record, check=check)
     try:
-        text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return jsontext.dumps(obj)
     except (TypeError, ValueError) as exc:
         raise EncodeError(f"{obj['type']}: a value is not JSON: {exc}") from None
-    try:
-        return text.encode()
-    except UnicodeEncodeError:
-        # A lone surrogate (possible in text decoded from JSON escapes) has no UTF-8 form: escape it.
-        return json.dumps(obj, allow_nan=False, separators=(",", ":")).encode()
 
 
 def to_wire(record: Record, *, check: bool = True) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from streams.store.errors import StoreError
+from topics import jsontext
 from topics.canonical import canonical_json as wire_canonical_json
 
 
@@ -40,7 +41,7 @@ def dump_json(value: Any) -> str:
     Raises TypeError for a value JSON cannot represent, ValueError for NaN or an infinity, and
     StoreError for a string holding the NUL character (jsonb cannot store ``\\u0000``).
     """
-    text = json.dumps(value, allow_nan=False, separators=(",", ":"))
+    text = jsontext.dumps(value).decode()
     if "\\u0000" in text and _ESCAPED_NUL.search(text):
         raise StoreError("a JSON string contains the NUL character (\\u0000), which Postgres cannot store")
     return text
