@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from engine import events as ev
@@ -28,17 +29,22 @@ from engine.timefmt import iso
 #: state machine that loops without waiting cannot monopolise a worker.
 MAX_TRANSITIONS_PER_STEP = 10_000
 
+#: Makes a task token from (execution id, deterministic id); see Interpreter.new_task_token.
+TokenFactory = Callable[[str, str], str]
+
 _TOKEN_NAMESPACE = uuid.UUID("5a1f3c62-0d6b-4f3e-9d7e-2b8f0c6a9e41")
 
 
 class Interpreter:
     """Runs one event against one execution snapshot."""
 
-    def __init__(self, definition: Definition, snapshot: Snapshot, now: float, *, context: dict) -> None:
+    def __init__(self, definition: Definition, snapshot: Snapshot, now: float, *, context: dict,
+                 task_token: TokenFactory | None = None) -> None:
         self.definition = definition
         self.snapshot = snapshot
         self.now = now
         self.context = context  # {"state_machine_id", "state_machine_name", "role_arn"}
+        self._task_token = task_token
         self.effects: list[ev.Effect] = []
         self.history: list[ev.HistoryEvent] = []
         self._ready: deque[str] = deque()
@@ -50,6 +56,15 @@ class Interpreter:
         """A deterministic id (task token, timer, subscription): execution id + sequence."""
         seq = self.snapshot.next_seq()
         return str(uuid.uuid5(_TOKEN_NAMESPACE, f"{self.snapshot.execution_id}#{seq}"))
+
+    def new_task_token(self) -> str:
+        """A task token: the deterministic id, wrapped by the caller's factory if it has one.
+
+        The service wraps it so that a token carries its execution id and an answer from any
+        worker can be routed to the execution's partition without a lookup.
+        """
+        token = self.new_id()
+        return self._task_token(self.snapshot.execution_id, token) if self._task_token else token
 
     def rng(self) -> random.Random:
         """A random source seeded by execution id and sequence, so replays draw the same values."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from engine import events as ev
 from engine.definition import Definition
-from engine.interpreter import Interpreter
+from engine.interpreter import Interpreter, TokenFactory
 from engine.model import READY, Frame, Snapshot
 from engine.states import basic, message, task
 from engine.timefmt import iso
@@ -40,7 +40,7 @@ def new_snapshot(execution_id: str, name: str | None = None) -> Snapshot:
 
 
 def step(definition: Definition, snapshot: Snapshot, event: ev.Event, now: float,
-         *, context: dict[str, Any] | None = None) -> Transition:
+         *, context: dict[str, Any] | None = None, task_token: TokenFactory | None = None) -> Transition:
     """Apply ``event`` to a copy of ``snapshot`` at time ``now`` (POSIX seconds).
 
     Args:
@@ -49,15 +49,16 @@ def step(definition: Definition, snapshot: Snapshot, event: ev.Event, now: float
         event: what happened.
         now: the current time, from the caller's clock.
         context: names for the context object: ``state_machine_id``, ``state_machine_name``, ``role_arn``.
+        task_token: makes task tokens from (execution id, deterministic id); the default uses the id.
     """
     working = snapshot.copy()
-    return apply_event(definition, working, event, now, context=context)
+    return apply_event(definition, working, event, now, context=context, task_token=task_token)
 
 
 def apply_event(definition: Definition, snapshot: Snapshot, event: ev.Event, now: float,
-                *, context: dict[str, Any] | None = None) -> Transition:
+                *, context: dict[str, Any] | None = None, task_token: TokenFactory | None = None) -> Transition:
     """Like :func:`step`, but updates ``snapshot`` in place (for callers that own it)."""
-    it = Interpreter(definition, snapshot, now, context=context or {})
+    it = Interpreter(definition, snapshot, now, context=context or {}, task_token=task_token)
     if not snapshot.finished:
         _dispatch(it, event)
         it.run()

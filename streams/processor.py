@@ -24,7 +24,7 @@ from streams.store import BatchWrite, ExecutionWrite, HistoryRow, OutboxRow, Sto
 from topics import codec
 from topics import messages as wire
 from topics.catalogue import Catalogue
-from topics.ids import state_machine_name
+from topics.ids import public_task_token, state_machine_name
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,8 @@ class ExecutionProcessor:
         working[execution_id] = item
         event = _engine_event(command)
         context = self._context(item.state_machine)
-        transition = engine.apply_event(item.definition, item.snapshot, event, now, context=context)
+        transition = engine.apply_event(item.definition, item.snapshot, event, now, context=context,
+                                        task_token=public_task_token)
         item.last_offset = record.offset
         outcome.applied += 1
         outcome.transitions += sum(1 for h in transition.history if h.type.endswith("StateEntered"))
@@ -238,12 +239,13 @@ def _engine_event(command: wire.Command) -> ev.Event:
             return ev.Start(command.input)
         case wire.StopExecution():
             return ev.Stop(command.error, command.cause)
+        # The engine was given public tokens (see task_token above), so answers match them as they are.
         case wire.SendTaskSuccess():
-            return ev.TaskSucceeded(command.engine_token, command.output)
+            return ev.TaskSucceeded(command.task_token, command.output)
         case wire.SendTaskFailure():
-            return ev.TaskFailed(command.engine_token, command.error, command.cause)
+            return ev.TaskFailed(command.task_token, command.error, command.cause)
         case wire.SendTaskHeartbeat():
-            return ev.TaskHeartbeat(command.engine_token)
+            return ev.TaskHeartbeat(command.task_token)
         case wire.TimerFired():
             return ev.TimerFired(command.timer_id)
         case wire.MessageDelivered():
@@ -257,7 +259,9 @@ def _wire_effects(execution_id: str, effects: Sequence[ev.Effect], now: float) -
     for effect in effects:
         match effect:
             case ev.RunTask():
-                records.append(wire.TaskRequested.from_effect(execution_id, effect))
+                records.append(wire.TaskRequested(execution_id, effect.token, effect.resource, effect.handler,
+                                                  effect.payload, effect.state, effect.heartbeat_seconds,
+                                                  effect.wait_for_callback))
             case ev.ScheduleTimer():
                 records.append(wire.ScheduleTimer(execution_id, effect.timer_id, effect.fire_at, effect.purpose))
             case ev.CancelTimer():

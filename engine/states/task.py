@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def run_task(it: Interpreter, frame: Frame, state: dict[str, Any]) -> None:
-    token = it.new_id()
+    token = it.new_task_token()
     data = it.state_data(frame, state, Task={"Token": token})
     task_input = data.effective_input()
     resource = str(data.evaluate("Resource", state["Resource"]))

@@ -141,3 +141,46 @@ def test_malformed_commands_go_to_the_dead_letter_topic(service: Service) -> Non
     reasons = " | ".join(letter.reason for letter in letters)
     assert "not JSON" in reasons or "JSON" in reasons
     assert "Bogus" in reasons
+
+
+def test_activity_and_callback_tasks_are_answered_by_an_external_worker(service: Service) -> None:  # noqa: F811
+    """An activity ARN and a .waitForTaskToken integration go to the activities topic; any client answers."""
+    from confluent_kafka import Consumer
+
+    from topics import codec
+    from topics import messages as wire
+
+    activity = "arn:aws:states:us-east-1:111111111111:activity:approve"
+    definition = {"StartAt": "Approve", "States": {
+        "Approve": {"Type": "Task", "Resource": activity, "HeartbeatSeconds": 30, "ResultPath": "$.approval",
+                    "Next": "Notify"},
+        "Notify": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                   "Parameters": {"MessageBody": {"token.$": "$$.Task.Token", "order.$": "$.order"}},
+                   "ResultPath": "$.notified", "End": True}}}
+    service.deploy("external", definition)
+    service.start_worker()
+    [execution_id] = start_all(service, "external", [{"order": 42}])
+    consumer = Consumer({"bootstrap.servers": service.bootstrap, "group.id": f"ext-{uuid.uuid4()}",
+                         "auto.offset.reset": "earliest"})
+    consumer.subscribe([service.prefix + "activities"])
+    answered = 0
+    deadline = time.monotonic() + 60
+    with service.client() as client:
+        while answered < 2 and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None or message.error() is not None:
+                continue
+            request = codec.decode(message.value())
+            assert isinstance(request, wire.TaskRequested)
+            if request.resource == activity:
+                client.send_task_heartbeat(request.task_token)
+                client.send_task_success(request.task_token, {"approved": True})
+            else:  # the callback pattern: the token travelled inside the payload
+                body = request.payload["MessageBody"]
+                assert request.wait_for_callback and body["order"] == 42
+                client.send_task_success(body["token"], {"sent": True})
+            answered += 1
+    consumer.close()
+    record = service.wait_for_status([execution_id], timeout=60)[execution_id]
+    assert record.status == "SUCCEEDED", service.log_tail()
+    assert record.output == {"order": 42, "approval": {"approved": True}, "notified": {"sent": True}}
