@@ -38,6 +38,10 @@ def add_commands(sub: Any) -> None:
     start.add_argument("--wait", action="store_true", help="wait for the execution to finish and print it")
     start.add_argument("--timeout", type=float, default=300.0, help="seconds to wait with --wait")
 
+    wait = _command(sub, "wait", "wait for an execution to finish and print its outcome", cmd_wait)
+    wait.add_argument("execution")
+    wait.add_argument("--timeout", type=float, default=300.0)
+
     for name, help_text, handler in (("describe", "show an execution", cmd_describe),
                                      ("history", "show an execution's history", cmd_history)):
         command = _command(sub, name, help_text, handler)
@@ -149,10 +153,19 @@ def cmd_start(args: argparse.Namespace) -> int:
     with _client(settings) as client:
         execution_id = client.start_execution(args.state_machine, _json_arg(args.input, "--input"),
                                               name=args.name, version=args.version)
-        print(execution_id)
+        print(execution_id, flush=True)
         if not args.wait:
             return 0
-        event = client.wait_for_completion(execution_id, timeout=args.timeout)
+        return _wait_and_print(client, execution_id, args.timeout)
+
+
+def cmd_wait(args: argparse.Namespace) -> int:
+    with _client(_settings(args)) as client:
+        return _wait_and_print(client, args.execution, args.timeout)
+
+
+def _wait_and_print(client: Any, execution_id: str, timeout: float) -> int:
+    event = client.wait_for_completion(execution_id, timeout=timeout)
     _print({"executionId": execution_id, "status": _status_of(event.type), **event.details})
     return 0 if event.type == "ExecutionSucceeded" else 1
 
@@ -178,10 +191,17 @@ def cmd_history(args: argparse.Namespace) -> int:
         return 1
     for row in rows:
         details = row.details
-        label = details.get("name") or details.get("resource") or details.get("error") or ""
+        label = _history_label(details)
         when = datetime.fromtimestamp(row.timestamp, tz=UTC).strftime("%H:%M:%S.%f")[:-3]
         print(f"{row.event_id:4d}  {when}  {row.type:28s} {label}")
     return 0
+
+
+def _history_label(details: dict[str, Any]) -> str:
+    if "correlationKey" in details:
+        return f"{details['correlationKey']}={json.dumps(details.get('correlationValue'))}"
+    label = details.get("name") or details.get("resource") or details.get("error") or ""
+    return str(label)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
