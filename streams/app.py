@@ -4,8 +4,7 @@ Each agent decodes a batch of records, hands it to its core on a dedicated threa
 calls block; the event loop keeps consuming), publishes what the core produced, and only then
 lets faust commit the input offsets. Agents never skip input: bad records become dead letters
 inside the cores, and an infrastructure failure (database or broker down) is retried with
-backoff while the partition waits, because faust's ``take_events`` acknowledges a batch even
-when the loop body raises.
+backoff while the partition waits; input is acknowledged only after its effects are published.
 
     create_app(settings, handlers) -> faust.App
 """
@@ -158,31 +157,39 @@ async def _in(thread: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T
 # ---------------------------------------------------------------------- executions
 
 
-def _execution_agent(app: faust.App, rt: Runtime) -> None:
-    """Commands are batched by what has arrived, never by a timer.
+def _batched_agent(app: faust.App, topic_name: str, partitions: int, name: str, max_batch: int,
+                   apply: Callable[[list[Any]], Awaitable[None]]) -> None:
+    """An agent whose batches are what has arrived, never what a timer waited for.
 
     The agent only queues events (unacknowledged); a processing loop takes everything queued so
     far as one batch. While a batch is applied and published the agent keeps consuming, so
-    batches grow with load and a lone command is handled at once. Events are acknowledged
-    (their offsets become committable) only after the batch's effects are on the bus.
+    batches grow with load and a lone record is handled at once. Events are acknowledged (their
+    offsets become committable) only after ``apply`` has finished, effects on the bus.
     """
-    topic = _topic(app, rt.catalogue.commands, rt.catalogue.partitions)
-    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=4 * rt.settings.batch_size)
+    topic = _topic(app, topic_name, partitions)
+    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=4 * max_batch)
 
-    @app.agent(topic, name="executions")
-    async def executions(stream: Any) -> None:
+    async def consume(stream: Any) -> None:
         async for event in stream.noack().events():
             await queue.put(event)
 
-    @app.task
-    async def apply_batches() -> None:
+    async def drain() -> None:
         while True:
             batch = [await queue.get()]
-            while len(batch) < rt.settings.batch_size and not queue.empty():
+            while len(batch) < max_batch and not queue.empty():
                 batch.append(queue.get_nowait())
-            await _retrying("applying commands", partial(_apply_commands, rt, batch))
+            await _retrying(name, partial(apply, batch))
             for event in batch:
                 event.ack()
+
+    drain.__name__ = f"{name}_batches"
+    app.agent(topic, name=name)(consume)
+    app.task(drain)
+
+
+def _execution_agent(app: faust.App, rt: Runtime) -> None:
+    _batched_agent(app, rt.catalogue.commands, rt.catalogue.partitions, "executions", rt.settings.batch_size,
+                   partial(_apply_commands, rt))
 
 
 async def _apply_commands(rt: Runtime, events: list[Any]) -> None:
@@ -235,14 +242,11 @@ def _stats_logger(app: faust.App, rt: Runtime) -> None:
 
 
 def _timer_agents(app: faust.App, rt: Runtime) -> None:
-    topic = _topic(app, rt.catalogue.timers, rt.catalogue.partitions)
+    async def store_timers(events: list[Any]) -> None:
+        await _store_timers(app, rt, _inbound(events))
+        rt.timer_wake.set()
 
-    @app.agent(topic, name="timers")
-    async def timers(stream: Any) -> None:
-        async for events in stream.take_events(500, within=rt.settings.batch_wait_seconds):
-            records = _inbound(events)
-            await _retrying("storing timers", partial(_store_timers, app, rt, records))
-            rt.timer_wake.set()
+    _batched_agent(app, rt.catalogue.timers, rt.catalogue.partitions, "timers", 500, store_timers)
 
     @app.task
     async def fire_timers() -> None:
@@ -285,13 +289,8 @@ async def _fire_due(app: faust.App, rt: Runtime) -> None:
 
 
 def _correlation_agent(app: faust.App, rt: Runtime) -> None:
-    topic = _topic(app, rt.catalogue.messages, rt.catalogue.partitions)
-
-    @app.agent(topic, name="correlation")
-    async def correlation(stream: Any) -> None:
-        async for events in stream.take_events(500, within=rt.settings.batch_wait_seconds):
-            records = _inbound(events)
-            await _retrying("correlating messages", partial(_correlate, rt, records))
+    _batched_agent(app, rt.catalogue.messages, rt.catalogue.partitions, "correlation", 500,
+                   lambda events: _correlate(rt, _inbound(events)))
 
 
 async def _correlate(rt: Runtime, records: list[InboundRecord]) -> None:

@@ -44,8 +44,6 @@ class Settings:
     """``STEPSTREAM_HANDLERS``: comma-separated modules defining ``HANDLERS`` for task workers."""
     batch_size: int = 500
     """``STEPSTREAM_BATCH_SIZE``: most commands applied per Postgres transaction."""
-    batch_wait_seconds: float = 0.002
-    """``STEPSTREAM_BATCH_WAIT``: how long a batch waits for more commands after the first (seconds)."""
     task_concurrency: int = 32
     """``STEPSTREAM_TASK_CONCURRENCY``: Python task handlers running at once per worker."""
     timer_tick_seconds: float = 0.01
@@ -71,7 +69,6 @@ class Settings:
             worker_name=os.environ.get("STEPSTREAM_WORKER_NAME") or socket.gethostname(),
             handler_modules=tuple(m for m in handlers.split(",") if m),
             batch_size=_env_int("STEPSTREAM_BATCH_SIZE", cls.batch_size),
-            batch_wait_seconds=_env_float("STEPSTREAM_BATCH_WAIT", cls.batch_wait_seconds),
             task_concurrency=_env_int("STEPSTREAM_TASK_CONCURRENCY", cls.task_concurrency),
             timer_tick_seconds=_env_float("STEPSTREAM_TIMER_TICK", cls.timer_tick_seconds),
             message_retention_seconds=_env_float("STEPSTREAM_MESSAGE_RETENTION", cls.message_retention_seconds),
