@@ -69,7 +69,19 @@ class Stop:
     cause: str | None = None
 
 
-Event = Start | TaskSucceeded | TaskFailed | TaskHeartbeat | TimerFired | MessageDelivered | Stop
+@dataclass(frozen=True)
+class ChildExecutionFinished:
+    """A child execution (a distributed Map iteration) ended."""
+
+    child_id: str
+    status: str
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+
+
+Event = Start | TaskSucceeded | TaskFailed | TaskHeartbeat | TimerFired | MessageDelivered | Stop | \
+    ChildExecutionFinished
 
 # ---------------------------------------------------------------- effects (output)
 
@@ -137,7 +149,25 @@ class ExecutionFinished:
     cause: str | None = None
 
 
-Effect = RunTask | ScheduleTimer | CancelTimer | Subscribe | Unsubscribe | ExecutionFinished
+@dataclass(frozen=True)
+class StartChildExecution:
+    """Run a distributed Map iteration as its own execution: ``scope`` of this definition, with ``input``."""
+
+    child_id: str
+    scope: str
+    input: Any
+    index: int
+
+
+@dataclass(frozen=True)
+class StopChildExecution:
+    """The parent no longer needs this child execution (the Map failed or the parent ended)."""
+
+    child_id: str
+
+
+Effect = RunTask | ScheduleTimer | CancelTimer | Subscribe | Unsubscribe | ExecutionFinished | \
+    StartChildExecution | StopChildExecution
 
 
 @dataclass(frozen=True)

@@ -220,6 +220,10 @@ class Interpreter:
             return
         frame.status = CANCELLED
         self.release_wait(frame)
+        if frame.fanout is not None:
+            from engine.states.fanout import abort_children
+
+            abort_children(self, frame)  # child executions of a distributed Map are stopped
 
     def release_wait(self, frame: Frame) -> None:
         """Forget what the frame waits for: late answers to it become stale and are ignored."""

@@ -65,6 +65,7 @@ class Fanout:
     tolerated_count: int | None = None
     tolerated_percentage: float | None = None
     state_input: Any = None  # the Parallel/Map state's raw input (ResultPath merges into it)
+    child_executions: bool = False  # distributed Map in the service: iterations are executions
 
 
 @dataclass
@@ -110,6 +111,9 @@ class Snapshot:
     tasks: dict[str, str] = field(default_factory=dict)  # task token -> frame id
     timers: dict[str, dict[str, Any]] = field(default_factory=dict)  # timer id -> {frame, purpose, fire_at}
     subscriptions: dict[str, str] = field(default_factory=dict)  # subscription id -> frame id
+    children: dict[str, list[Any]] = field(default_factory=dict)  # child execution id -> [frame id, index]
+    root_scope: str = ""  # a child execution of a distributed Map runs its ItemProcessor
+    parent_execution: str | None = None  # ... and reports its outcome to this execution
     format: int = SNAPSHOT_FORMAT
 
     @property

@@ -15,7 +15,7 @@ from engine import events as ev
 from engine.definition import Definition
 from engine.interpreter import Interpreter, TokenFactory
 from engine.model import READY, Frame, Snapshot
-from engine.states import basic, message, task
+from engine.states import basic, child_executions, message, task
 from engine.timefmt import iso
 
 __all__ = ["Transition", "apply_event", "new_snapshot", "step"]
@@ -34,9 +34,15 @@ class Transition:
         return bool(self.history or self.effects)
 
 
-def new_snapshot(execution_id: str, name: str | None = None) -> Snapshot:
-    """An execution that has not started yet: feed it :class:`engine.events.Start`."""
-    return Snapshot(execution_id=execution_id, name=name or execution_id.rsplit(":", 1)[-1])
+def new_snapshot(execution_id: str, name: str | None = None, *, root_scope: str = "",
+                 parent_execution: str | None = None) -> Snapshot:
+    """An execution that has not started yet: feed it :class:`engine.events.Start`.
+
+    A child execution of a distributed Map runs ``root_scope`` (its ItemProcessor's pointer) and
+    reports to ``parent_execution``.
+    """
+    return Snapshot(execution_id=execution_id, name=name or execution_id.rsplit(":", 1)[-1],
+                    root_scope=root_scope, parent_execution=parent_execution)
 
 
 def step(definition: Definition, snapshot: Snapshot, event: ev.Event, now: float,
@@ -83,6 +89,8 @@ def _dispatch(it: Interpreter, event: ev.Event) -> None:
             _on_task(it, snap.subscriptions.get(event.subscription_id), message.message_delivered, event.data)
         case ev.Stop():
             it.finish_execution("ABORTED", error=event.error, cause=event.cause)
+        case ev.ChildExecutionFinished():
+            child_executions.child_finished(it, event)
 
 
 def _on_task(it: Interpreter, frame_id: str | None, handler: Any, *args: Any) -> None:
@@ -101,7 +109,7 @@ def _start(it: Interpreter, execution_input: Any) -> None:
     snap.input = execution_input
     snap.start_time = iso(it.now)
     it.record("ExecutionStarted", {"input": execution_input})
-    root = Frame(id="0", scope="", state="", input=execution_input)
+    root = Frame(id="0", scope=snap.root_scope, state="", input=execution_input)
     timeout = it.definition.timeout_seconds
     if timeout is not None:
         snap.timers["execution_timeout"] = {"frame": None, "purpose": "execution_timeout",

@@ -175,7 +175,9 @@ class ExecutionProcessor:
                          "StartExecution", now, command.id)
             return None
         definition = self._definition(machine.name, machine.version, machine.definition)
-        snapshot = engine.new_snapshot(command.execution_id, command.execution_name)
+        snapshot = engine.new_snapshot(command.execution_id, command.execution_name,
+                                       root_scope=command.root_scope or "",
+                                       parent_execution=command.parent_execution_id)
         return _Working(snapshot, machine.name, machine.version, definition, record.partition, None, -1)
 
     def _definition(self, name: str, version: int, document: dict[str, Any] | None = None) -> engine.Definition:
@@ -193,7 +195,8 @@ class ExecutionProcessor:
     def _context(self, state_machine: str) -> dict[str, Any]:
         arn = f"arn:aws:states:{self.region}:{self.account}:stateMachine:{state_machine}"
         return {"state_machine_id": arn, "state_machine_name": state_machine,
-                "role_arn": f"arn:aws:iam::{self.account}:role/stepstream"}
+                "role_arn": f"arn:aws:iam::{self.account}:role/stepstream",
+                "child_executions": True}  # distributed Map iterations run as their own executions
 
     # ------------------------------------------------------------------ output
 
@@ -204,7 +207,7 @@ class ExecutionProcessor:
             item.history.append(HistoryRow(execution_id, event.id, event.type, event.timestamp,
                                            dict(event.details), event.previous_id))
             records.append(wire.ExecutionEvent.from_history(execution_id, event))
-        records.extend(_wire_effects(execution_id, transition.effects, now))
+        records.extend(_wire_effects(execution_id, transition.effects, now, item))
         for seq, wire_record in enumerate(records):
             out = self._outgoing(wire_record)
             item.outbox.append(OutboxRow(execution_id, record.offset, seq, record.partition, out.topic, out.key,
@@ -250,14 +253,27 @@ def _engine_event(command: wire.Command) -> ev.Event:
             return ev.TimerFired(command.timer_id)
         case wire.MessageDelivered():
             return ev.MessageDelivered(command.subscription_id, command.data, command.message_id)
+        case wire.ChildExecutionFinished():
+            return ev.ChildExecutionFinished(command.child_execution_id, command.status, command.output,
+                                             command.error, command.cause)
     raise TypeError(f"not a command: {command!r}")
 
 
-def _wire_effects(execution_id: str, effects: Sequence[ev.Effect], now: float) -> list[Any]:
+def _wire_effects(execution_id: str, effects: Sequence[ev.Effect], now: float, item: _Working) -> list[Any]:
     """The wire records of an engine transition's effects (the outcome itself is a history event)."""
     records: list[Any] = []
     for effect in effects:
         match effect:
+            case ev.StartChildExecution():
+                name = effect.child_id.rsplit(":", 1)[-1]
+                records.append(wire.StartExecution(item.state_machine, effect.input, name, item.version,
+                                                   effect.child_id, execution_id, effect.scope))
+            case ev.StopChildExecution():
+                records.append(wire.StopExecution(effect.child_id, "States.Aborted",
+                                                  "the parent Map no longer needs it"))
+            case ev.ExecutionFinished() if item.snapshot.parent_execution:
+                records.append(wire.ChildExecutionFinished(item.snapshot.parent_execution, execution_id, effect.status,
+                                                           effect.output, effect.error, effect.cause))
             case ev.RunTask():
                 records.append(wire.TaskRequested(execution_id, effect.token, effect.resource, effect.handler,
                                                   effect.payload, effect.state, effect.heartbeat_seconds,

@@ -20,6 +20,7 @@ from topics.ids import (
 
 __all__ = [
     "Command",
+    "ChildExecutionFinished",
     "MessageDelivered",
     "SendTaskFailure",
     "SendTaskHeartbeat",
@@ -39,6 +40,8 @@ class StartExecution:
     execution_name: str | None
     version: int | None
     execution_id: str
+    parent_execution_id: str | None = None
+    root_scope: str | None = None
 
     @classmethod
     def create(cls, state_machine: str, input: Any, *, name: str | None = None, version: int | None = None,
@@ -170,5 +173,25 @@ class MessageDelivered:
         return self.execution_id.encode()
 
 
+@dataclass(frozen=True)
+class ChildExecutionFinished:
+    """The service: a child execution (an iteration of a distributed Map) ended; sent to its parent."""
+
+    execution_id: str
+    child_execution_id: str
+    status: str
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.execution_id}#child:{self.child_execution_id}"
+
+    @property
+    def partition_key(self) -> bytes:
+        return self.execution_id.encode()
+
+
 Command = StartExecution | StopExecution | SendTaskSuccess | SendTaskFailure | SendTaskHeartbeat | TimerFired | \
-    MessageDelivered
+    MessageDelivered | ChildExecutionFinished

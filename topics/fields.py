@@ -68,6 +68,11 @@ GLOSSARY: dict[str, tuple[str, dict[str, Any]]] = {
     "topic": ("Topic the record was read from.", _NON_EMPTY),
     "partition": ("Partition the record was read from.", {"minimum": 0}),
     "offset": ("Offset of the record in its partition.", {"minimum": 0}),
+    "parentExecutionId": ("For a child execution of a distributed Map: the parent execution's id.", {}),
+    "rootScope": ("For a child execution: JSON pointer of the ItemProcessor it runs, e.g. /States/Fan/ItemProcessor.",
+                  {}),
+    "childExecutionId": ("The child execution (a distributed Map iteration) that ended.", _NON_EMPTY),
+    "status": ("How the child execution ended: SUCCEEDED, FAILED, TIMED_OUT or ABORTED.", _NON_EMPTY),
     "payloadText": ("The record's value as text (invalid UTF-8 replaced), or null if it had none.", {}),
 }
 

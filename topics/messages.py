@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from topics.canonical import correlation_record_key
 from topics.commands import (
+    ChildExecutionFinished,
     Command,
     MessageDelivered,
     SendTaskFailure,
@@ -304,13 +305,13 @@ Record = Command | ExecutionEvent | ExecutionRejected | ScheduleTimer | CancelTi
 #: Every record type by its wire name.
 RECORD_TYPES: dict[str, type[Record]] = {cls.__name__: cls for cls in (
     StartExecution, StopExecution, SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat, TimerFired, MessageDelivered,
-    ExecutionEvent, ExecutionRejected, ScheduleTimer, CancelTimer, TaskRequested, ExternalMessage, Subscribe,
-    Unsubscribe, DeadLetter,
+    ChildExecutionFinished, ExecutionEvent, ExecutionRejected, ScheduleTimer, CancelTimer, TaskRequested,
+    ExternalMessage, Subscribe, Unsubscribe, DeadLetter,
 )}
 
 _TOPIC_ROLES: dict[type[Record], str] = {
     **dict.fromkeys((StartExecution, StopExecution, SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat, TimerFired,
-                     MessageDelivered), "commands"),
+                     MessageDelivered, ChildExecutionFinished), "commands"),
     ExecutionEvent: "events", ExecutionRejected: "events",
     ScheduleTimer: "timers", CancelTimer: "timers",
     ExternalMessage: "messages", Subscribe: "messages", Unsubscribe: "messages",

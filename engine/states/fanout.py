@@ -15,6 +15,7 @@ from engine.definition import _escape
 from engine.errors import EvaluationError, StatesError, StatesFailure
 from engine.model import Fanout, Frame, Wait
 from engine.payload import render_template
+from engine.states import child_executions
 from engine.states.basic import compact_json
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ def run_map(it: Interpreter, frame: Frame, state: dict[str, Any]) -> None:
     fan = Fanout("map", len(items), inputs, results=[None] * len(items),
                  max_concurrency=_max_concurrency(data, effective))
     fan.tolerated_count, fan.tolerated_percentage = _tolerance(data, effective)
+    fan.child_executions = child_executions.enabled(it, state)
     frame.fanout = fan
     it.record("MapStateStarted", {"length": len(items)})
     if not items:
@@ -183,11 +185,14 @@ def _spawn_more(it: Interpreter, frame: Frame) -> None:
         fan.next_index += 1
         child_input = fan.items[index]
         fan.items[index] = None  # the child owns it now; keep the snapshot small
+        if fan.kind == "map":
+            it.record("MapIterationStarted", {"index": index})
+        if fan.child_executions:
+            fan.running.append(child_executions.start(it, frame, state, index, child_input))
+            continue
         child = Frame(id=f"{frame.id}.{index}", scope=_child_scope(frame, state, index), state="",
                       input=child_input, parent=frame.id, index=index)
         fan.running.append(child.id)
-        if fan.kind == "map":
-            it.record("MapIterationStarted", {"index": index})
         it.start_frame(child)
 
 
@@ -199,44 +204,52 @@ def _child_scope(frame: Frame, state: dict[str, Any], index: int) -> str:
 
 
 def child_finished(it: Interpreter, child: Frame) -> None:
-    parent = it.snapshot.frames[child.parent or ""]
+    it.snapshot.frames.pop(child.id, None)
+    iteration_succeeded(it, it.snapshot.frames[child.parent or ""], child.id, child.index, child.output)
+
+
+def child_failed(it: Interpreter, child: Frame) -> None:
+    it.snapshot.frames.pop(child.id, None)
+    iteration_failed(it, it.snapshot.frames[child.parent or ""], child.id, child.index, child.error, child.cause)
+
+
+def iteration_succeeded(it: Interpreter, parent: Frame, child_id: str, index: int, output: Any) -> None:
+    """A branch or iteration (a frame, or a child execution) finished with ``output``."""
     fan = parent.fanout
     assert fan is not None
-    fan.results[child.index] = child.output
-    _retire(it, parent, child)
+    fan.results[index] = output
+    _retire(fan, child_id, failed=False)
     if fan.kind == "map":
-        it.record("MapIterationSucceeded", {"index": child.index})
+        it.record("MapIterationSucceeded", {"index": index})
     _spawn_more(it, parent)
     if fan.finished == fan.total:
         _complete(it, parent)
 
 
-def child_failed(it: Interpreter, child: Frame) -> None:
-    parent = it.snapshot.frames[child.parent or ""]
+def iteration_failed(it: Interpreter, parent: Frame, child_id: str, index: int, error: str | None,
+                     cause: str | None) -> None:
+    """A branch or iteration failed: tolerated (Map thresholds), or the whole state fails."""
     fan = parent.fanout
     assert fan is not None
-    _retire(it, parent, child)
+    _retire(fan, child_id, failed=True)
     if fan.kind == "map":
-        it.record("MapIterationFailed", {"index": child.index, "error": child.error})
+        it.record("MapIterationFailed", {"index": index, "error": error})
     if _tolerated(fan):
-        fan.results[child.index] = {"Error": child.error, "Cause": child.cause}
+        fan.results[index] = {"Error": error, "Cause": cause}
         _spawn_more(it, parent)
         if fan.finished == fan.total:
             _complete(it, parent)
         return
-    failure = _fanout_failure(fan, child)
-    _abort_children(it, parent)
+    failure = _fanout_failure(fan, error, cause)
+    abort_children(it, parent)
     it.record(f"{'Map' if fan.kind == 'map' else 'Parallel'}StateFailed")
     it.fail_state(parent, failure)
 
 
-def _retire(it: Interpreter, parent: Frame, child: Frame) -> None:
-    fan = parent.fanout
-    assert fan is not None
-    fan.running.remove(child.id)
+def _retire(fan: Fanout, child_id: str, *, failed: bool) -> None:
+    fan.running.remove(child_id)
     fan.finished += 1
-    it.snapshot.frames.pop(child.id, None)
-    if child.error is not None or child.status == "failed":
+    if failed:
         fan.failures += 1
 
 
@@ -248,18 +261,21 @@ def _tolerated(fan: Fanout) -> bool:
     return not (fan.tolerated_percentage is not None and fan.failures * 100.0 / fan.total > fan.tolerated_percentage)
 
 
-def _fanout_failure(fan: Fanout, child: Frame) -> StatesFailure:
+def _fanout_failure(fan: Fanout, error: str | None, cause: str | None) -> StatesFailure:
     if fan.kind == "map" and (fan.tolerated_count is not None or fan.tolerated_percentage is not None):
         return StatesFailure(StatesError.EXCEED_TOLERATED_FAILURE_THRESHOLD.value,
                              "The specified tolerated failure threshold was exceeded")
-    return StatesFailure(child.error or StatesError.BRANCH_FAILED.value, child.cause)
+    return StatesFailure(error or StatesError.BRANCH_FAILED.value, cause)
 
 
-def _abort_children(it: Interpreter, parent: Frame) -> None:
+def abort_children(it: Interpreter, parent: Frame) -> None:
+    """Cancel every running branch or iteration: child frames, and child executions (stopped)."""
     fan = parent.fanout
-    assert fan is not None
+    if fan is None:
+        return
     for child_id in list(fan.running):
-        it.cancel_frame(child_id)
+        if not child_executions.stop(it, child_id):
+            it.cancel_frame(child_id)
     parent.fanout = None
 
 

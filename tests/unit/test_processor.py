@@ -101,3 +101,32 @@ def test_unknown_state_machine_and_unknown_execution_are_rejected() -> None:
     assert outcome.rejected == 2
     reasons = [r.reason for r in of(out, wire.ExecutionRejected)]
     assert "not deployed" in reasons[0] and "does not exist" in reasons[1]
+
+
+DISTRIBUTED = {"StartAt": "Fan", "States": {"Fan": {
+    "Type": "Map", "ItemsPath": "$.items", "Label": "fan",
+    "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"},
+                      "StartAt": "Work", "States": {"Work": {"Type": "Task", "Resource": "charge", "End": True}}},
+    "End": True}}}
+
+
+def test_distributed_map_iterations_run_as_child_executions() -> None:
+    h = Harness()
+    h.store.deploy("fan", DISTRIBUTED)
+    parent = wire.StartExecution.create("fan", {"items": [1, 2]}, name="p")
+    _, out = h.run(h.record(parent))
+    starts = [r for r in of(out, wire.StartExecution)]
+    assert [s.input for s in starts] == [1, 2]
+    assert all(s.parent_execution_id == parent.execution_id and s.root_scope == "/States/Fan/ItemProcessor"
+               for s in starts)
+    reports = []
+    for start in starts:  # each child is its own execution (its own key, so its own partition)
+        _, out = h.run(h.record(start, partition=1))
+        [task] = of(out, wire.TaskRequested)
+        _, out = h.run(h.record(wire.SendTaskSuccess(task.task_token, task.payload * 10), partition=1))
+        reports += of(out, wire.ChildExecutionFinished)
+    assert [r.status for r in reports] == ["SUCCEEDED", "SUCCEEDED"]
+    for report in reports:
+        h.run(h.record(report))
+    record = h.store.describe(parent.execution_id)
+    assert record is not None and (record.status, record.output) == ("SUCCEEDED", [10, 20])

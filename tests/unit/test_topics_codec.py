@@ -30,6 +30,7 @@ from topics.ids import (
 from topics.messages import (
     RECORD_TYPES,
     CancelTimer,
+    ChildExecutionFinished,
     DeadLetter,
     ExecutionEvent,
     ExecutionRejected,
@@ -86,6 +87,9 @@ RECORDS: dict[type[Any], st.SearchStrategy[Any]] = {
     SendTaskHeartbeat: st.builds(SendTaskHeartbeat, task_tokens(), st.none() | times),
     TimerFired: st.builds(TimerFired, execution_ids, texts, times),
     MessageDelivered: st.builds(MessageDelivered, execution_ids, texts, json_values, st.none() | texts),
+    ChildExecutionFinished: st.builds(ChildExecutionFinished, execution_ids, execution_ids,
+                                      st.sampled_from(["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]),
+                                      json_values, st.none() | texts, st.none() | texts),
     ExecutionEvent: st.builds(ExecutionEvent, execution_ids, st.integers(1, 10**6), texts, times,
                               st.dictionaries(st.text(max_size=8), json_values, max_size=4), st.integers(0, 10**6)),
     ExecutionRejected: st.builds(ExecutionRejected, st.text(max_size=30), texts, texts, st.text(max_size=30), times),
