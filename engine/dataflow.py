@@ -93,6 +93,8 @@ class StateData:
         """
         output, assigned = self._finish(result, has_result)
         check_result_size(output, self.ctx.state_name)
+        if assigned:
+            check_variable_sizes(assigned, self.ctx.variables)
         return output, assigned
 
     def _finish(self, result: Any, has_result: bool) -> tuple[Any, dict[str, Any]]:
@@ -143,6 +145,28 @@ def catcher_output(data: StateData, catcher: dict[str, Any], error_output: dict[
     if "Assign" in catcher:
         assigned = dict(render_template(catcher["Assign"], error_output, data.ctx, field="Assign"))
     return data.apply_result_path(catcher.get("ResultPath", "$"), error_output), assigned
+
+
+#: AWS's limits on workflow variables: one variable, one Assign field, and all of an execution's.
+MAX_VARIABLE_BYTES = 256 * 1024
+MAX_ASSIGN_BYTES = 256 * 1024
+MAX_EXECUTION_VARIABLES_BYTES = 10 * 1024 * 1024
+
+
+def check_variable_sizes(assigned: dict[str, Any], visible: dict[str, Any]) -> None:
+    """Enforce AWS's variable size limits when a state assigns (States.Runtime, never caught)."""
+    sizes = {name: payload_size(value) for name, value in assigned.items()}
+    for name, size in sizes.items():
+        if size > MAX_VARIABLE_BYTES:
+            raise EvaluationError(StatesError.RUNTIME, f"The variable '{name}' is {size} bytes, over the "
+                                                       f"{MAX_VARIABLE_BYTES}-byte limit of a variable.")
+    if sum(sizes.values()) > MAX_ASSIGN_BYTES:
+        raise EvaluationError(StatesError.RUNTIME, f"The Assign field's variables total {sum(sizes.values())} "
+                                                   f"bytes, over the {MAX_ASSIGN_BYTES}-byte limit.")
+    kept = sum(payload_size(value) for name, value in visible.items() if name not in assigned)
+    if kept + sum(sizes.values()) > MAX_EXECUTION_VARIABLES_BYTES:
+        raise EvaluationError(StatesError.RUNTIME, f"The execution's variables would total over "
+                                                   f"{MAX_EXECUTION_VARIABLES_BYTES} bytes.")
 
 
 def payload_size(value: Any) -> int:

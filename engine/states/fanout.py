@@ -15,7 +15,7 @@ from engine.definition import _escape
 from engine.errors import EvaluationError, StatesError, StatesFailure
 from engine.model import Fanout, Frame, Wait
 from engine.payload import render_template
-from engine.states import child_executions
+from engine.states import batching, child_executions
 from engine.states.basic import compact_json
 
 if TYPE_CHECKING:
@@ -38,7 +38,9 @@ def run_map(it: Interpreter, frame: Frame, state: dict[str, Any]) -> None:
     effective = data.raw_input if data.jsonata else data.apply_path("InputPath", data.raw_input)
     items = _items(data, effective)
     inputs = [_item_input(it, frame, data, effective, index, item) for index, item in enumerate(items)]
-    fan = Fanout("map", len(items), inputs, results=[None] * len(items),
+    if "ItemBatcher" in state and inputs:
+        inputs = batching.batch_inputs(data, effective, inputs)
+    fan = Fanout("map", len(inputs), inputs, results=[None] * len(inputs),
                  max_concurrency=_max_concurrency(data, effective))
     fan.tolerated_count, fan.tolerated_percentage = _tolerance(data, effective)
     fan.child_executions = child_executions.enabled(it, state)

@@ -115,7 +115,7 @@ def test_distributed_map_iterations_run_as_child_executions() -> None:
     h.store.deploy("fan", DISTRIBUTED)
     parent = wire.StartExecution.create("fan", {"items": [1, 2]}, name="p")
     _, out = h.run(h.record(parent))
-    starts = [r for r in of(out, wire.StartExecution)]
+    starts = of(out, wire.StartExecution)
     assert [s.input for s in starts] == [1, 2]
     assert all(s.parent_execution_id == parent.execution_id and s.root_scope == "/States/Fan/ItemProcessor"
                for s in starts)
