@@ -4,8 +4,10 @@ One partition of the messages topic orders everything about a correlation value:
 messages (keyed by correlation key + value) and the Subscribe/Unsubscribe records executions
 send (same key). So the decisions here never race across partitions. For a batch of records:
 
-1. plan: read the store, apply each record in order to an in-memory view, and decide which
-   MessageDelivered commands to publish and what the store must remember;
+1. plan: read the store (two batched reads for the whole batch: the waits and buffered messages
+   of every correlation it touches, and which of its message ids were seen), apply each record
+   in order to an in-memory view, and decide which MessageDelivered commands to publish and what
+   the store must remember;
 2. the agent publishes the deliveries (durable on the bus);
 3. then the plan's store changes are committed in one transaction.
 
@@ -37,6 +39,8 @@ from topics.catalogue import Catalogue
 
 log = logging.getLogger(__name__)
 
+_Correlated = wire.ExternalMessage | wire.Subscribe | wire.Unsubscribe  # what belongs on the messages topic
+
 
 @dataclass
 class _Slot:
@@ -65,23 +69,28 @@ class CorrelationService:
         self.catalogue = catalogue
 
     def plan(self, records: Sequence[InboundRecord], now: float) -> CorrelationPlan:
+        """Decide a batch's deliveries and store changes; the store is read, never written."""
+        steps = [self._decode(record) for record in records]
+        items = [step for step in steps if not isinstance(step, Outgoing)]
+        # Two reads for the whole batch: the stored waits and buffered messages of every
+        # correlation it touches, and which of its message ids were seen before.
+        wanted = {key: (item.correlation_key, item.correlation_value) for item, key in items}
+        stored = self.store.find_correlations(wanted.values(), now)
+        seen = self.store.seen_message_ids(
+            [item.message_id for item, _ in items if isinstance(item, wire.ExternalMessage)], now)
+        slots = {key: _Slot(waiting, buffered) for key, (waiting, buffered) in stored.items()}
         plan = CorrelationPlan()
-        slots: dict[tuple[str, str], _Slot] = {}
-        for record in records:
-            try:
-                item = codec.decode(record.value or b"")
-            except codec.DecodeError as exc:
-                plan.publish.append(self._dead_letter(record, f"undecodable messages record: {exc}"))
+        for step in steps:
+            if isinstance(step, Outgoing):
+                plan.publish.append(step)
                 continue
+            item, key = step
             if isinstance(item, wire.ExternalMessage):
-                self._message(item, self._slot(slots, item, now), plan, now)
+                self._message(item, slots[key], seen, plan, now)
             elif isinstance(item, wire.Subscribe):
-                self._subscribe(item, self._slot(slots, item, now), plan)
-            elif isinstance(item, wire.Unsubscribe):
-                self._unsubscribe(item, self._slot(slots, item, now), plan)
+                self._subscribe(item, slots[key], plan)
             else:
-                reason = f"a {type(item).__name__} does not belong on the messages topic"
-                plan.publish.append(self._dead_letter(record, reason))
+                self._unsubscribe(item, slots[key], plan)
         return plan
 
     def commit(self, plan: CorrelationPlan, now: float) -> None:
@@ -91,8 +100,9 @@ class CorrelationService:
 
     # ------------------------------------------------------------------ records
 
-    def _message(self, message: wire.ExternalMessage, slot: _Slot, plan: CorrelationPlan, now: float) -> None:
-        if message.message_id in plan.write.seen_ids or self.store.message_seen(message.message_id, now):
+    def _message(self, message: wire.ExternalMessage, slot: _Slot, seen: set[str], plan: CorrelationPlan,
+                 now: float) -> None:
+        if message.message_id in plan.write.seen_ids or message.message_id in seen:
             plan.duplicates += 1
             return
         plan.write.seen_ids.append(message.message_id)
@@ -143,12 +153,15 @@ class CorrelationService:
 
     # ------------------------------------------------------------------ helpers
 
-    def _slot(self, slots: dict[tuple[str, str], _Slot], item: Any, now: float) -> _Slot:
-        key = (item.correlation_key, canonical_json(item.correlation_value))
-        if key not in slots:
-            slots[key] = _Slot(self.store.find_subscriptions(item.correlation_key, item.correlation_value),
-                               self.store.find_buffered(item.correlation_key, item.correlation_value, now))
-        return slots[key]
+    def _decode(self, record: InboundRecord) -> tuple[_Correlated, tuple[str, str]] | Outgoing:
+        """A record's messages-topic item with its (key, canonical value), or the dead letter it becomes."""
+        try:
+            item = codec.decode(record.value or b"")
+        except codec.DecodeError as exc:
+            return self._dead_letter(record, f"undecodable messages record: {exc}")
+        if not isinstance(item, _Correlated):
+            return self._dead_letter(record, f"a {type(item).__name__} does not belong on the messages topic")
+        return item, (item.correlation_key, canonical_json(item.correlation_value))
 
     def _dead_letter(self, record: InboundRecord, reason: str) -> Outgoing:
         key = record.key.decode("utf-8", "replace") if record.key is not None else None

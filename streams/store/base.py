@@ -92,7 +92,8 @@ class Store(Protocol):
 
     # ---------------------------------------------------------------- the correlation agent
 
-    # A correlation agent either plans with find_* / message_seen and writes the plan with
+    # A correlation agent either plans with find_correlations / seen_message_ids (or the
+    # single-key find_* / message_seen) and writes the plan with
     # apply_correlation after publishing (a crash in between loses nothing), or uses the
     # single-row calls below, each its own transaction.
 
@@ -104,6 +105,23 @@ class Store(Protocol):
 
     def message_seen(self, message_id: str, now: float) -> bool:
         """Whether the message id was seen within the retention window; nothing changes."""
+
+    def find_correlations(self, correlations: Iterable[tuple[str, Any]], now: float
+                          ) -> dict[tuple[str, str], tuple[list[Subscription], list[BufferedMessage]]]:
+        """For each (correlation key, value): its waits and its unexpired buffered messages; nothing changes.
+
+        Keyed by ``(key, canonical_json(value))`` (:func:`streams.store.codec.canonical_json`), so
+        ``42`` and ``42.0`` are one entry and ``"123"`` and ``123`` two. Both lists are oldest first,
+        as :meth:`find_subscriptions` and :meth:`find_buffered` order them. Every requested
+        correlation is in the result, with empty lists when nothing is stored. One query per
+        table for the whole call (what the correlation agent plans a batch with).
+        """
+
+    def seen_message_ids(self, message_ids: Iterable[str], now: float) -> set[str]:
+        """The ids among ``message_ids`` seen within the retention window (as :meth:`message_seen` decides).
+
+        One query for the whole call; nothing changes.
+        """
 
     def apply_correlation(self, write: CorrelationWrite, *, now: float) -> None:
         """Apply a messages-topic batch's changes in one transaction: additions first, then removals."""

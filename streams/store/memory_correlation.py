@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -69,6 +70,21 @@ class MemoryCorrelation:
             live = sorted((m for m in kept.values() if m.expires_at > now), key=_message_age)
         return [copy_buffered(m) for m in live]
 
+    def find_correlations(self, correlations: Iterable[tuple[str, Any]], now: float
+                          ) -> dict[Correlation, tuple[list[Subscription], list[BufferedMessage]]]:
+        """Waits and unexpired buffered messages of many (key, value) pairs, oldest first (nothing changes)."""
+        wanted = [correlation(key, value) for key, value in correlations]
+        found: dict[Correlation, tuple[list[Subscription], list[BufferedMessage]]] = {}
+        with self._lock:
+            for key in wanted:
+                if key in found:
+                    continue
+                waits = sorted(self._subscriptions.get(key, {}).values(), key=_subscription_age)
+                live = sorted((m for m in self._buffered.get(key, {}).values() if m.expires_at > now),
+                              key=_message_age)
+                found[key] = ([copy_subscription(s) for s in waits], [copy_buffered(m) for m in live])
+        return found
+
     def take_buffered(self, correlation_key: str, correlation_value: Any, now: float) -> BufferedMessage | None:
         """Remove and return the oldest unexpired message for the key and value."""
         with self._lock:
@@ -83,6 +99,12 @@ class MemoryCorrelation:
         with self._lock:
             seen_at = self._seen.get(message_id)
         return seen_at is not None and seen_at > now - self.message_retention_seconds
+
+    def seen_message_ids(self, message_ids: Iterable[str], now: float) -> set[str]:
+        """The ids among these seen within the retention window (nothing changes)."""
+        horizon = now - self.message_retention_seconds
+        with self._lock:
+            return {m for m in message_ids if (seen_at := self._seen.get(m)) is not None and seen_at > horizon}
 
     def mark_message_seen(self, message_id: str, now: float) -> bool:
         """Remember a message id; False if seen within the retention window."""

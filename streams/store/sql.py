@@ -194,6 +194,23 @@ class SqlStore:
         with self.engine.connect() as conn:
             return corr_sql.message_seen(conn, message_id, now, self.message_retention_seconds)
 
+    def find_correlations(self, correlations: Iterable[tuple[str, Any]], now: float
+                          ) -> dict[tuple[str, str], tuple[list[Subscription], list[BufferedMessage]]]:
+        """Waits and unexpired buffered messages of many (key, value) pairs, one statement per table."""
+        wanted = list(correlations)
+        if not wanted:
+            return {}
+        with self.engine.connect() as conn:
+            return corr_sql.find_correlations(conn, wanted, now)
+
+    def seen_message_ids(self, message_ids: Iterable[str], now: float) -> set[str]:
+        """The ids among these seen within the retention window, in one statement."""
+        wanted = list(message_ids)
+        if not wanted:
+            return set()
+        with self.engine.connect() as conn:
+            return corr_sql.seen_message_ids(conn, wanted, now, self.message_retention_seconds)
+
     def apply_correlation(self, write: CorrelationWrite, *, now: float) -> None:
         """Apply a messages-topic batch's changes in one transaction."""
         with self.engine.begin() as conn:

@@ -1,7 +1,10 @@
 """The timer and correlation agents' tables on Postgres: timers, subscriptions, buffered and seen messages.
 
 Correlation values are matched on their canonical JSON text (``"123"`` is not ``123``), which
-is also part of the primary key, so a lookup by key and value is one index range.
+is also part of the primary key, so a lookup by key and value is one index range. The batched
+reads (:func:`find_correlations`, :func:`seen_message_ids`) pass every wanted key as one array
+parameter: one statement per table whatever the batch size, planned as primary key lookups, with
+a statement text that does not change with the number of keys.
 """
 
 from __future__ import annotations
@@ -9,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Connection, Row, Select, Table, Text, and_, any_, bindparam, delete, func, select, true, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from streams.store.codec import canonical_json, to_datetime
 from streams.store.records import BufferedMessage, CorrelationWrite, ExpireResult, Subscription, TimerKey, TimerRow
@@ -110,6 +113,46 @@ def take_subscriptions(conn: Connection, key: str, value: Any, single: bool) -> 
     return sorted((_subscription(row) for row in rows), key=lambda s: (s.created_at, s.subscription_id))
 
 
+def find_correlations(conn: Connection, correlations: Iterable[tuple[str, Any]], now: float
+                      ) -> dict[tuple[str, str], tuple[list[Subscription], list[BufferedMessage]]]:
+    """Waits and unexpired buffered messages of many (key, value) pairs: one statement per table."""
+    found: dict[tuple[str, str], tuple[list[Subscription], list[BufferedMessage]]] = {}
+    for key, value in correlations:
+        found.setdefault((key, canonical_json(value)), ([], []))
+    if not found:
+        return found
+    params = {"keys": [key for key, _ in found], "values": [text for _, text in found]}
+    table = subscriptions
+    stmt = _per_correlation(table, order_by=(table.c.created_at, table.c.subscription_id))  # as find_subscriptions
+    for row in conn.execute(stmt, params):
+        found[(row.correlation_key, row.correlation_value_text)][0].append(_subscription(row))
+    table = buffered_messages
+    stmt = _per_correlation(table, table.c.expires_at > now, order_by=(table.c.created_at, table.c.message_id))
+    for row in conn.execute(stmt, params):
+        found[(row.correlation_key, row.correlation_value_text)][1].append(_buffered(row))
+    return found
+
+
+def _per_correlation(table: Table, *where: Any, order_by: tuple[Any, ...]) -> Select[Any]:
+    """The rows of ``table`` for each (key, canonical value) of the ``keys`` and ``values`` array parameters.
+
+    ``FROM unnest(:keys, :values) AS wanted(key, value) JOIN LATERAL (SELECT ... WHERE key and value
+    match ... ORDER BY ...)``: the ORDER BY keeps Postgres from flattening the subquery into a
+    plain join, so each wanted pair is one primary key range scan whatever the table's size (a
+    join may be planned as a hash join over a sequential scan). Rows come out in ``order_by``
+    order across all pairs, so each pair's rows are in that order too.
+    """
+    wanted = func.unnest(bindparam("keys", type_=ARRAY(Text)), bindparam("values", type_=ARRAY(Text))
+                         ).table_valued("key", "value").render_derived(name="wanted")
+    rows = (
+        select(table)
+        .where(table.c.correlation_key == wanted.c.key, table.c.correlation_value_text == wanted.c.value, *where)
+        .order_by(*order_by)
+        .lateral("found")
+    )
+    return select(rows).select_from(wanted).join(rows, true()).order_by(*(rows.c[c.name] for c in order_by))
+
+
 def _subscription(row: Row[Any]) -> Subscription:
     return Subscription(row.correlation_key, row.correlation_value, row.subscription_id, row.execution_id,
                         row.created_at.timestamp())
@@ -185,6 +228,16 @@ def message_seen(conn: Connection, message_id: str, now: float, retention: float
     stmt = select(seen_messages.c.message_id).where(
         seen_messages.c.message_id == message_id, seen_messages.c.seen_at > now - retention)
     return conn.execute(stmt).first() is not None
+
+
+def seen_message_ids(conn: Connection, message_ids: Iterable[str], now: float, retention: float) -> set[str]:
+    ids = sorted(set(message_ids))
+    if not ids:
+        return set()
+    stmt = select(seen_messages.c.message_id).where(
+        seen_messages.c.message_id == any_(bindparam("ids", type_=ARRAY(Text))),
+        seen_messages.c.seen_at > now - retention)
+    return set(conn.scalars(stmt, {"ids": ids}))
 
 
 def mark_message_seen(conn: Connection, message_id: str, now: float, retention: float) -> bool:

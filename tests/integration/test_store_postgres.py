@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from streams.store import BatchWrite, ConflictError, OutboxRow, SqlStore, Store
@@ -187,6 +187,69 @@ def test_measure_commit_batch_throughput(sql_store: SqlStore) -> None:
     print(f"load_executions: {executions} executions in {min(loads) * 1000:.0f} ms (best of {rounds})")
     assert _row_counts(sql_store) == {"executions": executions, "history": 3 * executions * rounds,
                                       "outbox": 2 * executions * rounds}
+
+
+def test_batched_correlation_reads_use_the_primary_keys(sql_store: SqlStore) -> None:
+    """find_correlations and seen_message_ids on 100k stored rows per table: index lookups, never a table scan.
+
+    EXPLAINs the statements exactly as the store sent them (captured from the engine), and
+    prints how long 500 keys take; the time is printed, not asserted.
+    """
+    with sql_store.engine.begin() as conn:
+        for table, key, prefix in (("subscriptions", "orderId", "sub"), ("buffered_messages", "paymentId", "msg")):
+            extra = "jsonb_build_object('n', g), :t0 + (g % 7) * 100, true," if table == "buffered_messages" else ""
+            conn.execute(text(f"""
+                INSERT INTO {table}
+                SELECT :key, v.t, v.t::jsonb, '{prefix}-' || g || '-' || n,
+                       {extra if extra else "'exec-' || g,"} to_timestamp(:t0 + g + n)
+                FROM generate_series(1, 50000) g, generate_series(1, 2) n,
+                     LATERAL (SELECT CASE WHEN g % 2 = 0 THEN g::text ELSE '"' || g || '"' END AS t) v
+            """), {"key": key, "t0": T0})
+        conn.execute(text("INSERT INTO seen_messages SELECT 'seen-' || g, :t0 + g / 100.0"
+                          " FROM generate_series(1, 100000) g"), {"t0": T0})  # all within the retention window
+        conn.execute(text("ANALYZE subscriptions, buffered_messages, seen_messages"))
+    orders = [("orderId", g if g % 2 == 0 else str(g)) for g in range(1, 50001, 100)]  # 500 stored values
+    payments = [("paymentId", value) for _, value in orders]
+    message_ids = [f"seen-{g}" for g in range(1, 100001, 250)] + [f"new-{n}" for n in range(100)]
+    now = T0 + 300
+
+    statements: list[tuple[str, object]] = []
+
+    def capture(_conn: object, _cursor: object, statement: str, parameters: object, *_: object) -> None:
+        statements.append((statement, parameters))
+
+    event.listen(sql_store.engine, "before_cursor_execute", capture)
+    try:
+        found = sql_store.find_correlations(orders + payments, now)
+        seen = sql_store.seen_message_ids(message_ids, T0 + 1000)
+    finally:
+        event.remove(sql_store.engine, "before_cursor_execute", capture)
+    assert len(found) == 1000
+    assert sum(len(waits) for waits, _ in found.values()) == 1000  # two waits per stored order value
+    assert sum(len(kept) for _, kept in found.values()) == 2 * sum(
+        1 for g in range(1, 50001, 100) if (g % 7) * 100 > 300)
+    assert seen == set(message_ids[:400])
+    assert len(statements) == 3  # one per table
+    plans = []
+    with sql_store.engine.connect() as conn:
+        for statement, parameters in statements:
+            explained = conn.exec_driver_sql(f"EXPLAIN {statement}", parameters)  # type: ignore[arg-type]
+            plans.append("\n".join(explained.scalars()))
+    for plan, index in zip(plans, ("subscriptions_pkey", "buffered_messages_pkey", "seen_messages_pkey"), strict=True):
+        assert f"Index Scan using {index}" in plan, plan
+        assert "Seq Scan" not in plan, plan
+
+    timings: dict[str, list[float]] = {"find_correlations": [], "seen_message_ids": []}
+    for _ in range(5):
+        started = time.perf_counter()
+        sql_store.find_correlations(orders, now)
+        timings["find_correlations"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        sql_store.seen_message_ids(message_ids, T0 + 1000)
+        timings["seen_message_ids"].append(time.perf_counter() - started)
+    print(f"\nfind_correlations: 500 keys against 100k subscriptions + 100k buffered messages in"
+          f" {min(timings['find_correlations']) * 1000:.1f} ms; seen_message_ids: 500 ids against 100k seen in"
+          f" {min(timings['seen_message_ids']) * 1000:.1f} ms (best of 5)")
 
 
 def _row_counts(store: SqlStore) -> dict[str, int]:

@@ -371,6 +371,121 @@ class StoreContract:
         assert store.message_seen("m1", T0 + RETENTION - 1)
         assert not store.message_seen("m1", T0 + RETENTION)
 
+    def test_find_correlations_orders_like_the_single_key_reads(self, store: Store) -> None:
+        for sub_id, value, created in [("late", 7, T0 + 5), ("early", 7, T0 - 50), ("tie-b", 7, T0),
+                                       ("tie-a", 7, T0), ("other", 8, T0 - 99), ("elsewhere", 7, T0)]:
+            key = "elsewhere" if sub_id == "elsewhere" else "k"
+            store.add_subscription(Subscription(key, value, sub_id, f"e-{sub_id}", created_at=created), now=T0 + 9)
+        for message_id, created in [("m-new", T0 + 2), ("m-old", T0 - 10), ("m-tie-b", T0), ("m-tie-a", T0)]:
+            store.buffer_message(BufferedMessage("k", 7, message_id, {"id": message_id}, expires_at=T0 + 90,
+                                                 created_at=created), now=T0 + 9)
+        store.buffer_message(BufferedMessage("k", 8, "m-8", None, expires_at=T0 + 90), now=T0 + 3)
+        found = store.find_correlations([("k", 7), ("k", 8)], T0 + 10)
+        waits, buffered = found[("k", "7")]
+        assert [s.subscription_id for s in waits] == ["early", "tie-a", "tie-b", "late"]
+        assert [m.message_id for m in buffered] == ["m-old", "m-tie-a", "m-tie-b", "m-new"]
+        assert buffered[0] == BufferedMessage("k", 7, "m-old", {"id": "m-old"}, T0 + 90, created_at=T0 - 10)
+        assert waits[0] == Subscription("k", 7, "early", "e-early", created_at=T0 - 50)
+        assert found == {(key, canonical_json(value)): (store.find_subscriptions(key, value),
+                                                        store.find_buffered(key, value, T0 + 10))
+                         for key, value in [("k", 7), ("k", 8)]}
+        assert store.find_correlations([("k", 7), ("k", 8)], T0 + 10) == found  # asking changes nothing
+
+    def test_find_correlations_values_are_typed_json(self, store: Store) -> None:
+        store.add_subscription(Subscription("orderId", "123", "text", "e1"), now=T0)
+        store.add_subscription(Subscription("orderId", 123, "number", "e2"), now=T0 + 1)
+        store.add_subscription(Subscription("orderId", 42.0, "float", "e3"), now=T0 + 2)
+        store.add_subscription(Subscription("orderId", {"a": 1, "b": [True, None]}, "object", "e4"), now=T0)
+        store.buffer_message(BufferedMessage("orderId", 42, "m-int", None, expires_at=T0 + 9), now=T0)
+        store.buffer_message(BufferedMessage("orderId", True, "m-true", None, expires_at=T0 + 9), now=T0)
+        wanted = [("orderId", 123), ("orderId", "123"), ("orderId", 42), ("orderId", 42.0), ("orderId", 1),
+                  ("orderId", True), ("orderId", {"b": [True, None], "a": 1}), ("customerId", 123)]
+        found = store.find_correlations(wanted, T0)
+        assert set(found) == {("orderId", "123"), ("orderId", '"123"'), ("orderId", "42"), ("orderId", "1"),
+                              ("orderId", "true"), ("orderId", '{"a":1,"b":[true,null]}'), ("customerId", "123")}
+        assert set(found) == {(key, canonical_json(value)) for key, value in wanted}
+        ids = {key: ([s.subscription_id for s in waits], [m.message_id for m in kept])
+               for key, (waits, kept) in found.items()}
+        assert ids[("orderId", "123")] == (["number"], [])
+        assert ids[("orderId", '"123"')] == (["text"], [])
+        assert ids[("orderId", "42")] == (["float"], ["m-int"])  # 42 is 42.0
+        assert ids[("orderId", "1")] == ([], [])  # 1 is not true
+        assert ids[("orderId", "true")] == ([], ["m-true"])
+        assert ids[("orderId", '{"a":1,"b":[true,null]}')] == (["object"], [])
+        assert ids[("customerId", "123")] == ([], [])
+        assert found[("orderId", '"123"')][0][0].correlation_value == "123"
+
+    def test_find_correlations_skips_expired_messages(self, store: Store) -> None:
+        for message_id, expires_at in [("gone", T0 + 5), ("edge", T0 + 10), ("live", T0 + 10.5)]:
+            store.buffer_message(BufferedMessage("k", "v", message_id, None, expires_at=expires_at), now=T0)
+        store.add_subscription(Subscription("k", "v", "s1", "e1"), now=T0)
+        assert [m.message_id for m in store.find_correlations([("k", "v")], T0)[("k", '"v"')][1]] == [
+            "edge", "gone", "live"]  # created together: by message id
+        waits, buffered = store.find_correlations([("k", "v")], T0 + 10)[("k", '"v"')]  # expires_at == now: expired
+        assert ([s.subscription_id for s in waits], [m.message_id for m in buffered]) == (["s1"], ["live"])
+        assert store.find_correlations([("k", "v")], T0 + 11) == {("k", '"v"'): (waits, [])}
+
+    def test_find_correlations_empty_and_unknown(self, store: Store) -> None:
+        assert store.find_correlations([], T0) == {}
+        assert store.find_correlations(iter(()), T0) == {}
+        store.add_subscription(Subscription("k", 1, "s1", "e1"), now=T0)
+        pairs = (pair for pair in [("k", 1), ("k", 2), ("k", 1), ("k", 1.0)])  # any iterable; repeats are one entry
+        found = store.find_correlations(pairs, T0)
+        assert set(found) == {("k", "1"), ("k", "2")}
+        assert found[("k", "2")] == ([], [])
+        assert [s.subscription_id for s in found[("k", "1")][0]] == ["s1"]
+
+    def test_find_correlations_returns_copies(self, store: Store) -> None:
+        store.add_subscription(Subscription("k", {"id": 1}, "s1", "e1"), now=T0)
+        store.buffer_message(BufferedMessage("k", {"id": 1}, "m1", {"n": 1}, expires_at=T0 + 9), now=T0)
+        waits, buffered = store.find_correlations([("k", {"id": 1})], T0)[("k", '{"id":1}')]
+        waits[0].correlation_value["id"] = "MUTATED"
+        buffered[0].data["n"] = "MUTATED"
+        waits.clear()
+        assert store.find_subscriptions("k", {"id": 1})[0].correlation_value == {"id": 1}
+        assert store.find_buffered("k", {"id": 1}, T0)[0].data == {"n": 1}
+
+    def test_find_correlations_many_keys_at_once(self, store: Store) -> None:
+        values: list[Any] = [n if n % 2 else str(n) for n in range(400)]
+        store.apply_correlation(CorrelationWrite(
+            subscriptions_added=[Subscription("orderId", v, f"s{n}-{i}", f"e{n}", created_at=T0 + i - n)
+                                 for n, v in enumerate(values) if n % 3 for i in range(n % 4)],
+            buffered_added=[BufferedMessage("orderId", v, f"m{n}", n, expires_at=T0 + n % 5, created_at=T0 - n)
+                            for n, v in enumerate(values) if n % 7 == 0]), now=T0)
+        wanted = [("orderId", v) for v in values] + [("orderId", f"missing-{n}") for n in range(100)]
+        found = store.find_correlations(wanted, T0 + 2)
+        assert len(found) == 500
+        assert found == {(key, canonical_json(value)): (store.find_subscriptions(key, value),
+                                                        store.find_buffered(key, value, T0 + 2))
+                         for key, value in wanted}
+        assert sum(len(waits) for waits, _ in found.values()) == sum(n % 4 for n in range(400) if n % 3)
+        assert sum(len(kept) for _, kept in found.values()) == sum(1 for n in range(400) if n % 7 == 0 and n % 5 > 2)
+
+    def test_seen_message_ids(self, store: Store) -> None:
+        assert store.seen_message_ids([], T0) == set()
+        assert store.seen_message_ids(["m1", "m2"], T0) == set()
+        store.mark_message_seen("m1", T0)
+        store.mark_message_seen("m2", T0 + 10)
+        store.apply_correlation(CorrelationWrite(seen_ids=["m3"]), now=T0 + 20)
+        wanted = ["m1", "m2", "m3", "unknown", "m1"]
+        assert store.seen_message_ids(wanted, T0 + 30) == {"m1", "m2", "m3"}
+        assert store.seen_message_ids(iter(wanted), T0 + 30) == {"m1", "m2", "m3"}
+        assert store.seen_message_ids(wanted, T0 + RETENTION - 1) == {"m1", "m2", "m3"}
+        assert store.seen_message_ids(wanted, T0 + RETENTION) == {"m2", "m3"}  # as message_seen: window is open
+        assert store.seen_message_ids(wanted, T0 + RETENTION + 10) == {"m3"}
+        assert store.seen_message_ids(wanted, T0 + RETENTION + 20) == set()
+        for now in (T0 + 30, T0 + RETENTION, T0 + RETENTION + 10):
+            assert store.seen_message_ids(wanted, now) == {m for m in wanted if store.message_seen(m, now)}
+        assert store.mark_message_seen("m1", T0 + RETENTION + 1)  # asking changed nothing: forgotten, seen anew
+        assert store.seen_message_ids(["m1"], T0 + RETENTION + 20) == {"m1"}
+
+    def test_seen_message_ids_many_at_once(self, store: Store) -> None:
+        store.apply_correlation(CorrelationWrite(seen_ids=[f"old-{n}" for n in range(300)]), now=T0)
+        store.apply_correlation(CorrelationWrite(seen_ids=[f"new-{n}" for n in range(300)]), now=T0 + 100)
+        wanted = [f"{age}-{n}" for age in ("old", "new", "never") for n in range(300)]
+        assert store.seen_message_ids(wanted, T0 + 100) == set(wanted[:600])
+        assert store.seen_message_ids(wanted, T0 + RETENTION + 50) == set(wanted[300:600])
+
     def test_apply_correlation(self, store: Store) -> None:
         store.add_subscription(Subscription("k", 1, "old-wait", "e0"), now=T0)
         store.buffer_message(BufferedMessage("k", 2, "old-message", None, expires_at=T0 + 99), now=T0)
