@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -102,17 +103,20 @@ def resume_latency(deployment: LocalDeployment, waiters: int, rate: float, load:
             "p50_ms": percentile(latencies, 0.5), "p99_ms": percentile(latencies, 0.99)}
 
 
-def held_waits(deployment: LocalDeployment, worker_pid: int, count: int) -> dict[str, float]:
+def held_waits(deployment: LocalDeployment, worker_pid: int, count: int) -> dict[str, Any]:
+    """Start ``count`` waiting executions in quarters; the worker's RSS after each quarter shows
+    whether memory grows with the number of waits (it must plateau: waits live in Postgres)."""
     before = rss_mb(worker_pid)
     began = time.monotonic()
-    chunk = 5000
+    chunk, quarter, samples = 5000, max(count // 4, 1), []
     for first in range(0, count, chunk):
-        publish_starts(deployment, "waiter", [{"orderId": f"h-{first + i}"} for i in range(min(chunk, count - first))],
-                       tag=f"h{first}-")
-    seconds = wait_for_subscriptions(deployment, count + 0, timeout=3600)
-    after = rss_mb(worker_pid)
-    return {"held": count, "rss_before_mb": before, "rss_after_mb": after,
-            "seconds_to_all_waiting": time.monotonic() - began, "subscription_wait_s": seconds}
+        size = min(chunk, count - first)
+        publish_starts(deployment, "waiter", [{"orderId": f"h-{first + i}"} for i in range(size)], tag=f"h{first}-")
+        if (first + size) % quarter == 0 or first + size == count:
+            wait_for_subscriptions(deployment, first + size, timeout=3600)
+            samples.append((first + size, rss_mb(worker_pid)))
+    return {"held": count, "rss_before_mb": before, "rss_samples": samples,
+            "seconds_to_all_waiting": time.monotonic() - began}
 
 
 def main() -> int:
@@ -145,9 +149,10 @@ def main() -> int:
           f"(beyond raw: p50 {resume['p50_ms'] - raw['rtt_p50_ms']:.1f} ms, "
           f"p99 {resume['p99_ms'] - raw['rtt_p99_ms']:.1f} ms)")
     if held:
-        print(f"held waits                   {held['held']:,} executions waiting; worker RSS "
-              f"{held['rss_before_mb']:.0f} MB before, {held['rss_after_mb']:.0f} MB after "
+        steps = ", ".join(f"{n:,}: {mb:.0f} MB" for n, mb in held["rss_samples"])
+        print(f"held waits                   {held['held']:,} executions waiting "
               f"({held['seconds_to_all_waiting']:.0f} s to start them all)")
+        print(f"  worker RSS                 {held['rss_before_mb']:.0f} MB before; after {steps}")
     return 0
 
 

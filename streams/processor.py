@@ -12,6 +12,7 @@ not applied again: its stored outbox records are published again instead.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,23 +67,50 @@ class _Working:
     outbox: list[OutboxRow] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Cached:
+    """An execution as this worker last committed it."""
+
+    snapshot: Snapshot
+    state_machine: str
+    version: int
+    partition: int
+    last_offset: int
+
+
 class ExecutionProcessor:
     """Applies batches of commands for the partitions this worker owns."""
 
     def __init__(self, store: Store, catalogue: Catalogue, *, region: str = "us-east-1",
-                 account: str = "111111111111") -> None:
+                 account: str = "111111111111", cache_size: int = 5000) -> None:
         self.store = store
         self.catalogue = catalogue
         self.region = region
         self.account = account
         self._definitions: dict[tuple[str, int], engine.Definition] = {}
         self._machines: dict[tuple[str, int | None], Any] = {}
+        # Snapshots this worker committed last, so a busy execution is not re-read from Postgres
+        # for every command. Safe because commit_batch fences on the last applied offset: a stale
+        # entry (another worker moved the execution on) is refused or recognised as a replay.
+        self._cache: OrderedDict[str, _Cached] = OrderedDict()
+        self.cache_size = cache_size
 
     def process(self, records: Sequence[InboundRecord], now: float) -> BatchOutcome:
         outcome = BatchOutcome()
         decoded = [(record, self._decode(record, outcome, now)) for record in records]
         commands = [(record, command) for record, command in decoded if command is not None]
-        stored = self.store.load_executions({command.execution_id for _, command in commands})
+        ids = {command.execution_id for _, command in commands}
+        try:
+            return self._process(commands, ids, outcome, now)
+        except BaseException:
+            for execution_id in ids:  # the cached objects may be half-applied: forget them
+                self._cache.pop(execution_id, None)
+            raise
+
+    def _process(self, commands: list[tuple[InboundRecord, wire.Command]], ids: set[str], outcome: BatchOutcome,
+                 now: float) -> BatchOutcome:
+        stored: dict[str, Any] = {i: self._cache[i] for i in ids if i in self._cache}
+        stored.update(self.store.load_executions(ids - stored.keys()))
         # One lookup per state machine per batch, not per start: "latest" is read once per batch.
         wanted = {(c.state_machine, c.version) for _, c in commands if isinstance(c, wire.StartExecution)}
         # A start may name the machine by its ARN; the store knows it by name.
@@ -91,15 +119,29 @@ class ExecutionProcessor:
         for record, command in commands:
             self._apply(record, command, stored, working, outcome, now)
         writes = [self._write(item) for item in working.values() if item.history or item.outbox]
+        replayed: tuple[str, ...] = ()
         if writes:
             result = self.store.commit_batch(BatchWrite(writes, now))
-            for execution_id in result.replayed:
+            replayed = result.replayed
+            for execution_id in replayed:
                 self._republish_all(working[execution_id], outcome)
+        self._remember(working, replayed)
         for item in working.values():
             keys = {(row.execution_id, row.command_offset) for row in item.outbox}
             outcome.outbox_keys.extend(sorted(keys, key=lambda k: k[1]))
             outcome.publish.extend(Outgoing(row.topic, row.key, row.payload) for row in item.outbox)
         return outcome
+
+    def _remember(self, working: dict[str, _Working], replayed: tuple[str, ...]) -> None:
+        for execution_id, item in working.items():
+            if execution_id in replayed or item.snapshot.finished:
+                self._cache.pop(execution_id, None)
+                continue
+            self._cache[execution_id] = _Cached(item.snapshot, item.state_machine, item.version, item.partition,
+                                                item.last_offset)
+            self._cache.move_to_end(execution_id)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
 
     # ------------------------------------------------------------------ decoding
 
@@ -163,8 +205,9 @@ class ExecutionProcessor:
         if row is None:
             return None
         definition = self._definition(row.state_machine, row.version)
-        return _Working(Snapshot.from_json(row.snapshot), row.state_machine, row.version, definition,
-                        row.partition, row.last_offset, row.last_offset)
+        snapshot = row.snapshot if isinstance(row, _Cached) else Snapshot.from_json(row.snapshot)
+        return _Working(snapshot, row.state_machine, row.version, definition, row.partition, row.last_offset,
+                        row.last_offset)
 
     def _create(self, command: wire.StartExecution, record: InboundRecord, outcome: BatchOutcome,
                 now: float) -> _Working | None:

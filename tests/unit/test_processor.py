@@ -130,3 +130,23 @@ def test_distributed_map_iterations_run_as_child_executions() -> None:
         h.run(h.record(report))
     record = h.store.describe(parent.execution_id)
     assert record is not None and (record.status, record.output) == ("SUCCEEDED", [10, 20])
+
+
+def test_a_stale_cached_snapshot_is_fenced_off_and_reloaded() -> None:
+    """Worker A caches an execution; worker B (after a rebalance) moves it on; A must not overwrite it."""
+    from streams.store import ConflictError
+
+    h = Harness()
+    other = ExecutionProcessor(h.store, CAT)
+    start = wire.StartExecution.create("order", {}, name="moved")
+    _, out = h.run(h.record(start))
+    [task] = of(out, wire.TaskRequested)
+    answer = h.record(wire.SendTaskSuccess(task.task_token, {"by": "B"}))
+    other.process([answer], NOW + 1)  # B applies the answer; A's cache still has the old snapshot
+    stale = h.record(wire.StopExecution(start.execution_id))
+    with pytest.raises(ConflictError):
+        h.processor.process([stale], NOW + 2)
+    outcome = h.processor.process([stale], NOW + 3)  # the retry reloads from the store
+    assert outcome.applied == 1
+    record = h.store.describe(start.execution_id)
+    assert record is not None and record.status == "ABORTED" and record.snapshot["tasks"] == {}
