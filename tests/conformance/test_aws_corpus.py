@@ -6,8 +6,8 @@ Two runs:
   cannot pass through it (see KNOWN_FAILURES.md).
 * an in-process run of the same cases that also passes ``state_machine_type``, as the
   service does; every JSONPath-era category must reach the floor there.
-Categories that belong to later work (JSONata functions, variables, distributed Map) are
-reported but not floored.
+The modern-ASL categories (JSONata, its functions, variables, distributed Map) have their own
+floor (issue 5: at least 95%).
 """
 
 from __future__ import annotations
@@ -27,9 +27,11 @@ import engine
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path(os.environ.get("STEPSTREAM_CONFORMANCE", ROOT.parent / "shared" / "conformance"))
 
-#: Minimum pass rate per category (issue 2: at least 97% on every JSONPath-era category).
+#: Minimum pass rate per category: 97% for the JSONPath-era categories (issue 2), 95% for the
+#: modern-ASL ones (issue 5).
 FLOOR = 0.97
-LATER = {"jsonata", "jsonata_functions", "variables", "map_distributed"}
+MODERN = {"jsonata", "jsonata_functions", "variables", "map_distributed"}
+MODERN_FLOOR = 0.95
 
 pytestmark = pytest.mark.skipif(not (CORPUS / "run_corpus.py").exists(), reason=f"no corpus at {CORPUS}")
 
@@ -72,7 +74,7 @@ def test_corpus_with_state_machine_types_meets_the_floor() -> None:
     below = {}
     for category in set(passed) | set(failed):
         ran = passed[category] + len(failed.get(category, []))
-        if category not in LATER and passed[category] / ran < FLOOR:
+        if passed[category] / ran < (MODERN_FLOOR if category in MODERN else FLOOR):
             below[category] = failed[category]
     assert not below, json.dumps(below, indent=1)
 
