@@ -70,10 +70,7 @@ class StateData:
             return {}
         if path == "$":
             return data
-        try:
-            return read_reference(path, data, self.ctx)
-        except PathNotFound as exc:
-            raise EvaluationError(StatesError.RUNTIME, f"Invalid path '{path}' : {exc.detail}") from exc
+        return self.apply_path_value(field, path, data)
 
     def apply_path_value(self, field: str, path: str, data: Any) -> Any:
         """Read a ``*Path`` field (TimeoutSecondsPath...) that must resolve, as OutputPath must."""

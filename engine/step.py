@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine import events as ev
+from engine.dataflow import MAX_PAYLOAD_BYTES, payload_size
 from engine.definition import Definition
 from engine.interpreter import Interpreter, TokenFactory
 from engine.model import READY, Frame, Snapshot
@@ -115,8 +116,6 @@ def _start(it: Interpreter, execution_input: Any) -> None:
         snap.timers["execution_timeout"] = {"frame": None, "purpose": "execution_timeout",
                                             "fire_at": it.now + timeout}
         it.emit(ev.ScheduleTimer("execution_timeout", it.now + timeout, "execution_timeout"))
-    from engine.dataflow import MAX_PAYLOAD_BYTES, payload_size
-
     if payload_size(execution_input) > MAX_PAYLOAD_BYTES:
         it.finish_execution("FAILED", error="States.DataLimitExceeded",
                             cause="The execution input exceeds the maximum number of bytes service limit.")

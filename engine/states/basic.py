@@ -9,6 +9,7 @@ from engine.choice import match_rule
 from engine.errors import EvaluationError, StatesError
 from engine.jsonpath import PathNotFound, read_reference, to_json
 from engine.model import Wait
+from engine.payload import not_found_cause
 from engine.timefmt import parse_timestamp
 
 if TYPE_CHECKING:
@@ -73,8 +74,6 @@ def _choice_output(data: StateData, rule: dict[str, Any]) -> tuple[Any, dict[str
 
 
 def run_wait(it: Interpreter, frame: Frame, state: dict[str, Any]) -> None:
-    if frame.wait is not None and frame.wait.kind == "timer":
-        return  # still waiting; the TimerFired event resumes it
     data = it.state_data(frame, state)
     fire_at = _wait_deadline(it.now, data)
     if fire_at <= it.now:
@@ -147,11 +146,7 @@ def _read(data: StateData, field: str, path: str, source: Any) -> Any:
     try:
         return read_reference(path, source, data.ctx)
     except PathNotFound as exc:
-        raise EvaluationError(
-            StatesError.RUNTIME,
-            f"The JSONPath '{path}' specified for the field '{field}' could not be found in the input "
-            f"'{_compact(source)}'",
-        ) from exc
+        raise EvaluationError(StatesError.RUNTIME, not_found_cause(path, field, source)) from exc
 
 
 def _plain(value: Any) -> str:
