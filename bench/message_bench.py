@@ -125,6 +125,8 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=200.0, help="messages per second")
     parser.add_argument("--load", type=int, default=50, help="background executions started per second")
     parser.add_argument("--held", type=int, default=100_000)
+    parser.add_argument("--split", action="store_true",
+                        help="run executions+timers and correlation+tasks in two worker processes")
     args = parser.parse_args()
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:9092")
     database = os.environ.get("STEPSTREAM_DATABASE_URL",
@@ -135,8 +137,14 @@ def main() -> int:
                                  handler_modules=("bench.handlers",))
     deployment.prepare()
     try:
-        worker = deployment.start_worker("mbench")
-        deployment.wait_until_ready()
+        if args.split:
+            worker = deployment.start_worker("mbench-exec", agents="executions,timers")
+            deployment.start_worker("mbench-corr", agents="correlation,tasks")
+            deployment.wait_until_ready(agents="executions,timers")
+            deployment.wait_until_ready(agents="correlation,tasks")
+        else:
+            worker = deployment.start_worker("mbench")
+            deployment.wait_until_ready()
         resume = resume_latency(deployment, args.waiters, args.rate, args.load)
         held = held_waits(deployment, worker.pid, args.held) if args.held else None
     finally:

@@ -92,12 +92,18 @@ class AgentStats:
                 f"apply {1000 * self.apply_seconds / per:.1f} ms, publish {1000 * self.publish_seconds / per:.1f} ms")
 
 
+#: The agents a worker can run; ``stepstream worker --agents`` picks a subset.
+AGENTS = ("executions", "timers", "correlation", "tasks")
+
+
 def create_app(settings: Settings, *, handlers: Mapping[str, Handler] | None = None,
                store: Store | None = None) -> faust.App:
     """A faust app running the execution, timer, correlation and task-worker agents."""
     catalogue = Catalogue(settings.topic_prefix, settings.partitions)
     app = faust.App(
-        settings.app_id,
+        # Workers running different agent sets form different consumer groups, so each group's
+        # members subscribe to the same topics (what Kafka's group protocol expects).
+        settings.app_id if set(settings.agents) == set(AGENTS) else f"{settings.app_id}-{'-'.join(settings.agents)}",
         broker=f"kafka://{settings.kafka_bootstrap}",
         value_serializer="raw",
         key_serializer="raw",
@@ -119,12 +125,16 @@ def create_app(settings: Settings, *, handlers: Mapping[str, Handler] | None = N
         TimerService(store, catalogue), CorrelationService(store, catalogue), dict(handlers or {}),
     )
     app.stepstream = runtime  # type: ignore[attr-defined]  # for tests and the worker's shutdown
-    _execution_agent(app, runtime)
-    _stats_logger(app, runtime)
-    _outbox_cleaner(app, runtime)
-    _timer_agents(app, runtime)
-    _correlation_agent(app, runtime)
-    _task_agent(app, runtime)
+    if "executions" in settings.agents:
+        _execution_agent(app, runtime)
+        _stats_logger(app, runtime)
+        _outbox_cleaner(app, runtime)
+    if "timers" in settings.agents:
+        _timer_agents(app, runtime)
+    if "correlation" in settings.agents:
+        _correlation_agent(app, runtime)
+    if "tasks" in settings.agents:
+        _task_agent(app, runtime)
     return app
 
 

@@ -74,6 +74,12 @@ class LocalDeployment:
         return StepstreamClient(self.bootstrap, catalogue=Catalogue(self.prefix, self.partitions))
 
     def deploy(self, name: str, definition: dict[str, Any]) -> int:
+        """Validate and store a definition, as ``stepstream deploy`` does."""
+        from engine import InvalidDefinition, validate
+
+        problems = validate(definition)
+        if problems:
+            raise InvalidDefinition(problems)
         store = self.store()
         try:
             version: int = store.deploy(name, definition)
@@ -81,10 +87,12 @@ class LocalDeployment:
         finally:
             store.close()
 
-    def start_worker(self, name: str = "w") -> subprocess.Popen[bytes]:
+    def start_worker(self, name: str = "w", agents: str | None = None) -> subprocess.Popen[bytes]:
         log = Path(tempfile.gettempdir()) / f"stepstream-{self.prefix}{name}.log"
         self.logs.append(log)
         env = {**self.env, "STEPSTREAM_WORKER_NAME": name}
+        if agents:
+            env["STEPSTREAM_AGENTS"] = agents
         with log.open("wb") as out:  # the child keeps its own descriptor
             proc = subprocess.Popen(
                 [sys.executable, "-m", "streams.cli", "worker", "--loglevel", self.loglevel,
@@ -93,12 +101,12 @@ class LocalDeployment:
         self.workers.append(proc)
         return proc
 
-    def wait_until_ready(self, workers: int = 1, timeout: float = 90.0) -> None:
-        """Wait until ``workers`` members of the consumer group own partitions."""
+    def wait_until_ready(self, workers: int = 1, timeout: float = 90.0, agents: str | None = None) -> None:
+        """Wait until ``workers`` members of the consumer group (of workers running ``agents``) own partitions."""
         from confluent_kafka.admin import AdminClient
 
         admin = AdminClient({"bootstrap.servers": self.bootstrap})
-        group = f"app-{self.prefix}"
+        group = f"app-{self.prefix}" + (f"-{agents.replace(',', '-')}" if agents else "")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:

@@ -22,6 +22,8 @@ def add_commands(sub: Any) -> None:
     worker = _command(sub, "worker", "run a worker: execution, timer, correlation and task agents", cmd_worker)
     worker.add_argument("--handlers", action="append", default=[], help="module defining HANDLERS (repeatable)")
     worker.add_argument("--loglevel", default="info", choices=["crit", "error", "warn", "info", "debug"])
+    worker.add_argument("--agents", help="comma-separated subset of executions,timers,correlation,tasks "
+                                         "(default all; env STEPSTREAM_AGENTS)")
 
     _command(sub, "init", "create the topics and migrate the database (idempotent; workers do it too)", cmd_init)
 
@@ -111,11 +113,17 @@ def _print(value: Any) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from streams.app import AGENTS
     from streams.worker import run_worker
 
     settings = _settings(args)
     modules = tuple(args.handlers) or settings.handler_modules
-    return run_worker(Settings(**{**settings.__dict__, "handler_modules": modules}), loglevel=args.loglevel)
+    agents = tuple(a for a in args.agents.split(",") if a) if args.agents else settings.agents
+    unknown = set(agents) - set(AGENTS)
+    if unknown:
+        raise SystemExit(f"--agents: unknown agent(s) {', '.join(sorted(unknown))}; choose from {', '.join(AGENTS)}")
+    return run_worker(Settings(**{**settings.__dict__, "handler_modules": modules, "agents": agents}),
+                      loglevel=args.loglevel)
 
 
 def cmd_init(args: argparse.Namespace) -> int:

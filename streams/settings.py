@@ -40,6 +40,9 @@ class Settings:
     """``STEPSTREAM_APP_ID``: the consumer group of the workers."""
     worker_name: str = field(default_factory=socket.gethostname)
     """``STEPSTREAM_WORKER_NAME``: this worker's name in logs and metrics."""
+    agents: tuple[str, ...] = ("executions", "timers", "correlation", "tasks")
+    """``STEPSTREAM_AGENTS``: which agents this worker runs (comma-separated; default all). Running
+    them in separate processes gives each its own core (one Python process uses one core)."""
     handler_modules: tuple[str, ...] = ()
     """``STEPSTREAM_HANDLERS``: comma-separated modules defining ``HANDLERS`` for task workers."""
     batch_size: int = 500
@@ -68,6 +71,7 @@ class Settings:
             app_id=os.environ.get("STEPSTREAM_APP_ID", cls.app_id),
             worker_name=os.environ.get("STEPSTREAM_WORKER_NAME") or socket.gethostname(),
             handler_modules=tuple(m for m in handlers.split(",") if m),
+            agents=tuple(a for a in os.environ.get("STEPSTREAM_AGENTS", "").split(",") if a) or cls.agents,
             batch_size=_env_int("STEPSTREAM_BATCH_SIZE", cls.batch_size),
             task_concurrency=_env_int("STEPSTREAM_TASK_CONCURRENCY", cls.task_concurrency),
             timer_tick_seconds=_env_float("STEPSTREAM_TIMER_TICK", cls.timer_tick_seconds),

@@ -191,3 +191,23 @@ def test_worker_killed_between_subscription_and_delivery_loses_nothing(service: 
     records = service.wait_for_status(ids, timeout=120)
     paid = [r for r in records.values() if r.output.get("payment") == {"paid": r.input["orderId"]}]
     assert len(paid) == len(ids), service.log_tail()
+
+
+def test_agents_split_over_two_worker_processes(service: Service) -> None:  # noqa: F811
+    """`stepstream worker --agents`: executions+timers in one process, correlation+tasks in another."""
+    definition = {"StartAt": "Echo", "States": {
+        "Echo": {"Type": "Task", "Resource": "test.echo", "ResultPath": "$.echoed", "Next": "Wait"},
+        "Wait": waiter()["States"]["Wait"],
+        "Paid": {"Type": "Succeed"},
+        "Expired": {"Type": "Pass", "Result": "expired", "ResultPath": "$.outcome", "End": True}}}
+    service.deploy("split", definition)
+    service.start_worker("core", agents="executions,timers")
+    service.start_worker("edge", agents="correlation,tasks")
+    service.wait_until_ready(agents="executions,timers")
+    service.wait_until_ready(agents="correlation,tasks")
+    [execution] = start(service, "split", [{"orderId": "s-1"}])
+    wait_until_waiting(service, [execution])
+    send(service, "s-1", {"amount": 3})
+    record = service.wait_for_status([execution])[execution]
+    assert record.status == "SUCCEEDED", service.log_tail()
+    assert record.output == {"orderId": "s-1", "echoed": {"orderId": "s-1"}, "payment": {"amount": 3}}
