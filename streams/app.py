@@ -27,7 +27,7 @@ import faust
 from engine import events as ev
 from engine.runner import Handler, call_handler
 from streams.correlation import CorrelationService
-from streams.processor import ExecutionProcessor, InboundRecord
+from streams.processor import BatchOutcome, ExecutionProcessor, InboundRecord
 from streams.publisher import Outgoing, Publisher
 from streams.settings import Settings
 from streams.store import ConflictError, Store
@@ -167,14 +167,20 @@ async def _in(thread: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T
 # ---------------------------------------------------------------------- executions
 
 
+#: What a batch still has to do after it is durable (publish its effects); None when nothing.
+Finish = Callable[[], Awaitable[None]] | None
+
+
 def _batched_agent(app: faust.App, topic_name: str, partitions: int, name: str, max_batch: int,
-                   apply: Callable[[list[Any]], Awaitable[None]]) -> None:
+                   apply: Callable[[list[Any]], Awaitable[Finish]]) -> None:
     """An agent whose batches are what has arrived, never what a timer waited for.
 
     The agent only queues events (unacknowledged); a processing loop takes everything queued so
-    far as one batch. While a batch is applied and published the agent keeps consuming, so
-    batches grow with load and a lone record is handled at once. Events are acknowledged (their
-    offsets become committable) only after ``apply`` has finished, effects on the bus.
+    far as one batch. While a batch is applied the agent keeps consuming, so batches grow with
+    load and a lone record is handled at once. ``apply`` may return a finishing step (publishing
+    the batch's effects): it runs while the next batch is applied, one at a time and in batch
+    order, so the bus sees effects in the order they were committed. Events are acknowledged
+    (their offsets become committable) only after their batch has fully finished.
     """
     topic = _topic(app, topic_name, partitions)
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=4 * max_batch)
@@ -183,14 +189,26 @@ def _batched_agent(app: faust.App, topic_name: str, partitions: int, name: str, 
         async for event in stream.noack().events():
             await queue.put(event)
 
+    async def finish_then_ack(finish: Callable[[], Awaitable[None]], batch: list[Any]) -> None:
+        await _retrying(f"{name} (publishing)", finish)
+        for event in batch:
+            event.ack()
+
     async def drain() -> None:
+        in_flight: asyncio.Future[None] | None = None
         while True:
             batch = [await queue.get()]
             while len(batch) < max_batch and not queue.empty():
                 batch.append(queue.get_nowait())
-            await _retrying(name, partial(apply, batch))
-            for event in batch:
-                event.ack()
+            finish = await _retrying(name, partial(apply, batch))
+            if in_flight is not None:
+                await in_flight  # one batch publishing at a time, in order
+                in_flight = None
+            if finish is None:
+                for event in batch:
+                    event.ack()
+            else:
+                in_flight = asyncio.ensure_future(finish_then_ack(finish, batch))
 
     drain.__name__ = f"{name}_batches"
     app.agent(topic, name=name)(consume)
@@ -202,34 +220,40 @@ def _execution_agent(app: faust.App, rt: Runtime) -> None:
                    partial(_apply_commands, rt))
 
 
-async def _apply_commands(rt: Runtime, events: list[Any]) -> None:
+async def _apply_commands(rt: Runtime, events: list[Any]) -> Finish:
+    """Apply and commit a batch; the returned step publishes its effects (run while the next applies)."""
     records = _inbound(events)
     began = time.perf_counter()
     try:
-        outcome = await _in(rt.execution_thread, rt.processor.process, records, time.time())
+        outcomes = [await _in(rt.execution_thread, rt.processor.process, records, time.time())]
     except ConflictError:
-        await _apply_per_partition(rt, records)
-        return
+        outcomes = await _apply_per_partition(rt, records)
     applied = time.perf_counter()
-    await rt.publisher.publish(outcome.publish)
-    # Published: the outbox rows may go. They are deleted in bulk by _outbox_cleaner, which saves
-    # a round trip per batch; a crash before that only re-publishes records with stable ids.
-    rt.published_outbox.extend(outcome.outbox_keys)
-    rt.stats.batch(len(records), outcome.transitions, applied - began, time.perf_counter() - applied)
+
+    async def publish() -> None:
+        started = time.perf_counter()
+        for outcome in outcomes:
+            await rt.publisher.publish(outcome.publish)
+            # Published: the outbox rows may go. _outbox_cleaner deletes them in bulk, saving a
+            # round trip per batch; a crash before that only re-publishes records with stable ids.
+            rt.published_outbox.extend(outcome.outbox_keys)
+        transitions = sum(o.transitions for o in outcomes)
+        rt.stats.batch(len(records), transitions, applied - began, time.perf_counter() - started)
+
+    return publish
 
 
-async def _apply_per_partition(rt: Runtime, records: list[InboundRecord]) -> None:
+async def _apply_per_partition(rt: Runtime, records: list[InboundRecord]) -> list[BatchOutcome]:
     """A rebalance fenced part of a batch off: apply what we still own, leave the rest to its owner."""
+    outcomes = []
     for partition in sorted({r.partition for r in records}):
         part = [r for r in records if r.partition == partition]
         try:
-            outcome = await _in(rt.execution_thread, rt.processor.process, part, time.time())
+            outcomes.append(await _in(rt.execution_thread, rt.processor.process, part, time.time()))
         except ConflictError as exc:
             log.warning("partition %d moved to another worker; its %d queued command(s) are left to it: %s",
                         partition, len(part), exc)
-            continue
-        await rt.publisher.publish(outcome.publish)
-        rt.published_outbox.extend(outcome.outbox_keys)
+    return outcomes
 
 
 def _outbox_cleaner(app: faust.App, rt: Runtime) -> None:
@@ -252,9 +276,10 @@ def _stats_logger(app: faust.App, rt: Runtime) -> None:
 
 
 def _timer_agents(app: faust.App, rt: Runtime) -> None:
-    async def store_timers(events: list[Any]) -> None:
+    async def store_timers(events: list[Any]) -> Finish:
         await _store_timers(app, rt, _inbound(events))
         rt.timer_wake.set()
+        return None
 
     _batched_agent(app, rt.catalogue.timers, rt.catalogue.partitions, "timers", 500, store_timers)
 
@@ -303,11 +328,13 @@ def _correlation_agent(app: faust.App, rt: Runtime) -> None:
                    lambda events: _correlate(rt, _inbound(events)))
 
 
-async def _correlate(rt: Runtime, records: list[InboundRecord]) -> None:
+async def _correlate(rt: Runtime, records: list[InboundRecord]) -> Finish:
+    # Not pipelined: the next batch's plan must read what this one records.
     now = time.time()
     plan = await _in(rt.correlation_thread, rt.correlation.plan, records, now)
     await rt.publisher.publish(plan.publish)
     await _in(rt.correlation_thread, rt.correlation.commit, plan, now)
+    return None
 
 
 # ---------------------------------------------------------------------- task workers
