@@ -2,7 +2,8 @@
 
 Synchronous on purpose: the agents call it from a worker thread, and a pooled sync engine is
 the simplest thing that keeps a transaction per batch. The queries live in
-:mod:`streams.store.sql_batch` (execution agent) and :mod:`streams.store.sql_correlation`
+:mod:`streams.store.sql_batch` and :mod:`streams.store.sql_small` (execution agent: large
+batches with COPY, small ones in one round trip) and :mod:`streams.store.sql_correlation`
 (timer and correlation agents); this class owns the engine and the transactions.
 """
 
@@ -18,6 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from streams.store import sql_batch as batch_sql
 from streams.store import sql_correlation as corr_sql
+from streams.store import sql_small
 from streams.store.base import DEFAULT_MESSAGE_RETENTION_SECONDS
 from streams.store.codec import definition_hash, dump_json, from_datetime, to_datetime
 from streams.store.errors import StoreError
@@ -36,6 +38,7 @@ from streams.store.records import (
     Subscription,
     TimerKey,
     TimerRow,
+    validate_batch,
 )
 from streams.store.schema import executions, history, state_machines
 
@@ -66,6 +69,9 @@ class SqlStore:
         if schema is not None and not _SCHEMA_NAME.match(schema):
             raise StoreError(f"schema {schema!r}: expected a lower-case SQL identifier")
         self.schema = schema
+        #: Batches of at most this many executions are written in one round trip (:mod:`streams.store.sql_small`),
+        #: larger ones with COPY (:mod:`streams.store.sql_batch`); both behave the same.
+        self.small_batch_max = sql_small.SMALL_BATCH_MAX if sql_small.supported() else -1
         self.message_retention_seconds = message_retention_seconds
         connect_args: dict[str, Any] = {}
         if schema is not None:
@@ -137,6 +143,12 @@ class SqlStore:
 
     def commit_batch(self, batch: BatchWrite) -> CommitResult:
         """Write a batch in one transaction (see :meth:`streams.store.base.Store.commit_batch`)."""
+        if len(batch.executions) <= self.small_batch_max:
+            validate_batch(batch)
+            params = sql_small.parameters(batch)
+            if params is not None:
+                with self.engine.connect() as conn:
+                    return sql_small.commit_batch(conn, batch, params)
         with self.engine.begin() as conn:
             return batch_sql.commit_batch(conn, batch)
 

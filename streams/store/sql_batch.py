@@ -3,7 +3,9 @@
 A batch is a handful of statements in one transaction, whatever its size: one
 ``SELECT ... FOR UPDATE`` to check offsets, then a COPY per table for executions, history and
 outbox (see :mod:`streams.store.sql_copy`), and executemany INSERT/DELETEs for the few timers
-and subscriptions (psycopg 3 pipelines those, so there is no round trip per row).
+and subscriptions (psycopg 3 pipelines those, so there is no round trip per row). That is
+about sixteen round trips; :class:`~streams.store.sql.SqlStore` sends small batches to
+:mod:`streams.store.sql_small` instead (one statement, one round trip, the same behaviour).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from streams.store.records import (
     CommitResult,
     ExecutionRecord,
     ExecutionWrite,
+    HistoryRow,
     OutboxKey,
     OutboxRow,
     classify_writes,
@@ -105,19 +108,14 @@ class _BulkRows:
                 raise StoreError(f"execution {write.execution_id!r}: {exc}") from exc
 
     def _add(self, write: ExecutionWrite, stamp: datetime) -> None:
-        row = _execution_row(write, stamp)
+        row = execution_row(write, stamp)
         (self.new_executions if write.expected_offset is None else self.existing_executions).append(row)
-        self.history.extend(
-            (h.execution_id, h.event_id, h.previous_event_id, h.type, to_datetime(h.timestamp), dump_json(h.details))
-            for h in write.history
-        )
-        self.outbox.extend(
-            (o.execution_id, o.command_offset, o.seq, o.partition, o.topic, o.key, o.payload, stamp)
-            for o in write.outbox
-        )
+        self.history.extend(history_row(h) for h in write.history)
+        self.outbox.extend(outbox_row_values(o, stamp) for o in write.outbox)
 
 
-def _execution_row(write: ExecutionWrite, stamp: datetime) -> copy.Row:
+def execution_row(write: ExecutionWrite, stamp: datetime) -> copy.Row:
+    """An ``executions`` row in column order, JSON as text (shared with :mod:`streams.store.sql_small`)."""
     c = execution_columns(write.snapshot)
     return (
         c["execution_id"], c["name"], write.state_machine, write.version, c["status"], _json(c["input"]),
@@ -125,6 +123,16 @@ def _execution_row(write: ExecutionWrite, stamp: datetime) -> copy.Row:
         _maybe_datetime(c["stop_time"]), stamp, write.partition, write.last_offset, _json(write.snapshot),
         c["snapshot_format"], c["transitions"],
     )
+
+
+def history_row(h: HistoryRow) -> copy.Row:
+    """A ``history`` row in column order, JSON as text."""
+    return (h.execution_id, h.event_id, h.previous_event_id, h.type, to_datetime(h.timestamp), dump_json(h.details))
+
+
+def outbox_row_values(o: OutboxRow, stamp: datetime) -> copy.Row:
+    """An ``outbox`` row in column order, stamped ``created_at``."""
+    return (o.execution_id, o.command_offset, o.seq, o.partition, o.topic, o.key, o.payload, stamp)
 
 
 def _write_bulk(cur: psycopg.Cursor[Any], rows: _BulkRows, writes: Sequence[ExecutionWrite]) -> None:
