@@ -27,7 +27,7 @@ import faust
 from engine import events as ev
 from engine.runner import Handler, call_handler
 from streams.correlation import CorrelationService
-from streams.processor import BatchOutcome, ExecutionProcessor, InboundRecord
+from streams.processor import BatchOutcome, ExecutionProcessor, InboundRecord, dead_letter
 from streams.publisher import Outgoing, Publisher
 from streams.settings import Settings
 from streams.store import ConflictError, Store
@@ -386,11 +386,7 @@ async def _run_task(rt: Runtime, record: InboundRecord) -> Outgoing:
         if not isinstance(request, wire.TaskRequested):
             raise codec.DecodeError(f"a {type(request).__name__} does not belong on the tasks topic")
     except (codec.DecodeError, ValueError) as exc:
-        key = record.key.decode("utf-8", "replace") if record.key is not None else None
-        letter = wire.DeadLetter(rt.catalogue.tasks, record.partition, record.offset, key,
-                                 f"undecodable task request: {exc}",
-                                 record.value.decode("utf-8", "replace") if record.value else None)
-        return Outgoing(rt.catalogue.dead_letters, letter.partition_key, codec.encode(letter))
+        return dead_letter(rt.catalogue, rt.catalogue.tasks, record, f"undecodable task request: {exc}")
     effect = ev.RunTask(request.task_token, request.resource, request.handler, request.payload, request.state,
                         request.wait_for_callback, request.heartbeat_seconds)
     result = await _in(rt.task_threads, call_handler, rt.handlers, effect)

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.processor import InboundRecord
+from streams.processor import InboundRecord, dead_letter
 from streams.publisher import Outgoing
 from streams.store import BufferedMessage, CorrelationWrite, Store, Subscription
 from topics import codec
@@ -164,7 +164,4 @@ class CorrelationService:
         return item, (item.correlation_key, canonical_json(item.correlation_value))
 
     def _dead_letter(self, record: InboundRecord, reason: str) -> Outgoing:
-        key = record.key.decode("utf-8", "replace") if record.key is not None else None
-        letter = wire.DeadLetter(self.catalogue.messages, record.partition, record.offset, key, reason,
-                                 record.value.decode("utf-8", "replace") if record.value is not None else None)
-        return Outgoing(self.catalogue.dead_letters, letter.partition_key, codec.encode(letter))
+        return dead_letter(self.catalogue, self.catalogue.messages, record, reason)

@@ -78,6 +78,12 @@ class _Cached:
     last_offset: int
 
 
+def dead_letter(catalogue: Catalogue, topic: str, record: InboundRecord, reason: str) -> Outgoing:
+    """A record read from ``topic`` that could not be used, for the dead-letter topic (same key)."""
+    letter = wire.DeadLetter.from_raw(topic, record.partition, record.offset, record.key, record.value, reason)
+    return Outgoing(catalogue.dead_letters, letter.partition_key, codec.encode(letter))
+
+
 class ExecutionProcessor:
     """Applies batches of commands for the partitions this worker owns."""
 
@@ -165,12 +171,10 @@ class ExecutionProcessor:
         """Bad input never stops the worker: it goes to the dead-letter topic with a rejection event."""
         log.warning("rejected command at %s:%s: %s", record.partition, record.offset, reason)
         outcome.rejected += 1
-        key_text = record.key.decode("utf-8", "replace") if record.key is not None else None
-        letter = wire.DeadLetter(self.catalogue.commands, record.partition, record.offset, key_text, reason,
-                                 record.value.decode("utf-8", "replace") if record.value is not None else None)
-        rejection = wire.ExecutionRejected(key_text or "", reason, command_type, command_id, now)
-        outcome.publish.append(self._outgoing(letter))
-        outcome.publish.append(self._outgoing(rejection))
+        letter = dead_letter(self.catalogue, self.catalogue.commands, record, reason)
+        key_text = record.key.decode("utf-8", "replace") if record.key is not None else ""
+        outcome.publish.append(letter)
+        outcome.publish.append(self._outgoing(wire.ExecutionRejected(key_text, reason, command_type, command_id, now)))
 
     # ------------------------------------------------------------------ applying
 

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from streams.processor import InboundRecord
+from streams.processor import InboundRecord, dead_letter
 from streams.publisher import Outgoing
 from streams.store import Store, TimerKey, TimerRow
 from topics import codec
@@ -107,10 +107,7 @@ class TimerService:
 
     def _dead_letter(self, record: InboundRecord, reason: str) -> Outgoing:
         self.stats.rejected += 1
-        key = record.key.decode("utf-8", "replace") if record.key is not None else None
-        letter = wire.DeadLetter(self.catalogue.timers, record.partition, record.offset, key, reason,
-                                 record.value.decode("utf-8", "replace") if record.value is not None else None)
-        return Outgoing(self.catalogue.dead_letters, letter.partition_key, codec.encode(letter))
+        return dead_letter(self.catalogue, self.catalogue.timers, record, reason)
 
     # ------------------------------------------------------------------ firing
 
