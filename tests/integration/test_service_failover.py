@@ -56,25 +56,13 @@ def _members(svc: Service) -> dict[str, int]:
     return {m.member_id: len(m.assignment.topic_partitions) for m in description.members}
 
 
-def _wait_for_members(svc: Service, count: int, timeout: float = 90.0) -> dict[str, int]:
-    deadline = time.monotonic() + timeout
-    members: dict[str, int] = {}
-    while time.monotonic() < deadline:
-        try:
-            members = _members(svc)
-        except Exception:  # the group does not exist yet
-            members = {}
-        if len(members) == count and all(n > 0 for n in members.values()):
-            return members
-        time.sleep(0.5)
-    raise AssertionError(f"the group never balanced over {count} workers: {members}\n{svc.log_tail()}")
-
-
 def test_two_workers_share_the_partitions(service: Service) -> None:  # noqa: F811
     service.deploy("chain", CHAIN)
     service.start_worker("a")
     service.start_worker("b")
-    members = _wait_for_members(service, 2)
+    service.wait_until_ready(workers=2)
+    members = _members(service)
+    assert len(members) == 2 and all(n > 0 for n in members.values()), members
     assert sum(members.values()) == 4 * service.partitions  # commands, timers, messages, tasks
     ids = _start(service, 60)
     records = service.wait_for_status(ids, timeout=180)
@@ -85,7 +73,7 @@ def test_sigkill_mid_flight_loses_and_doubles_nothing(service: Service) -> None:
     service.deploy("chain", CHAIN)
     victim = service.start_worker("victim")
     service.start_worker("survivor")
-    _wait_for_members(service, 2)
+    service.wait_until_ready(workers=2)
     ids = _start(service, 200)
     time.sleep(1.5)  # executions are in flight: in tasks, and in their 3 s waits
     store = service.store()
