@@ -77,7 +77,10 @@ class SqlStore:
         if schema is not None:
             connect_args["options"] = f"-csearch_path={schema}"
         pool: dict[str, Any] = {"poolclass": NullPool} if pool_size == 0 else {"pool_size": pool_size}
-        self.engine: Engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True, echo=echo,
+        # No pre-ping: it costs a round trip per checkout on the agents' hot paths. A connection
+        # that died (Postgres restarted) fails its statement, SQLAlchemy then discards the whole
+        # pool, and the agents retry the batch (every store write is fenced or idempotent).
+        self.engine: Engine = create_engine(url, connect_args=connect_args, pool_pre_ping=False, echo=echo,
                                            json_serializer=dump_json, **pool)
 
     # ---------------------------------------------------------------- lifecycle

@@ -23,7 +23,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, event, inspect, make_url, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from streams.store import (
     BatchWrite,
@@ -596,7 +596,7 @@ def test_measure_small_batches(postgres_dsn: str, schema: str) -> None:
     """Round trips and time of one commit_batch of 1, 5 and 20 executions, COPY path vs one-statement path.
 
     Printed, not asserted as times (run with -s to see them); the round trips of the
-    one-statement path are asserted: the pool's pre-ping, then one pipeline.
+    one-statement path are asserted: one pipeline (the pool does not pre-ping).
     """
     url = make_url(postgres_dsn)
     counter = _RoundTripCounter(url.host or "127.0.0.1", url.port or 5432)
@@ -627,7 +627,7 @@ def test_measure_small_batches(postgres_dsn: str, schema: str) -> None:
                         trips[path].add(counter.round_trips - before)
                     else:
                         timings[path].append(elapsed)
-            assert trips[SMALL] == {2}, trips  # SELECT 1 (pool_pre_ping), then BEGIN + statement + COMMIT
+            assert trips[SMALL] == {1}, trips  # one pipeline: BEGIN + statement + COMMIT (no pre-ping)
             copy_ms, small_ms = (statistics.median(timings[p]) * 1000 for p in (COPY, SMALL))
             copy_trips = "/".join(map(str, sorted(trips[COPY])))
             lines.append(f"  {size:2d} executions: COPY path {copy_ms:5.2f} ms, {copy_trips} round trips;"
@@ -641,3 +641,31 @@ def test_measure_small_batches(postgres_dsn: str, schema: str) -> None:
             store.close()
         counter.close()
     print("\n".join(lines))
+
+
+def test_a_store_whose_connections_were_killed_recovers_on_the_next_call(postgres_dsn: str, schema: str) -> None:
+    """The pool does not pre-ping: a dead connection fails one call, then the pool starts afresh.
+
+    The agents retry a failed batch, so one failed call after a Postgres restart costs a retry.
+    """
+    store = SqlStore(postgres_dsn, schema=schema, pool_size=1)
+    store.migrate()
+    admin = create_engine(postgres_dsn)
+    try:
+        store.deploy("m", {"StartAt": "A", "States": {"A": {"Type": "Succeed"}}})
+        with store.engine.connect() as conn:  # the pool's only connection
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with admin.begin() as conn:
+            killed = conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+        assert killed
+        time.sleep(0.2)  # let the backend exit
+        outcomes: list[object] = []
+        for _ in range(2):
+            try:
+                outcomes.append(store.get_state_machine("m") is not None)
+            except OperationalError:
+                outcomes.append("connection lost")
+        assert outcomes in ([True, True], ["connection lost", True])
+    finally:
+        store.close()
+        admin.dispose()
