@@ -26,6 +26,7 @@ import faust
 
 from engine import events as ev
 from engine.runner import Handler, call_handler
+from streams.agent_stats import BatchTimings, ExecutionCounters
 from streams.correlation import CorrelationService
 from streams.processor import BatchOutcome, ExecutionProcessor, InboundRecord, dead_letter
 from streams.publisher import Outgoing, Publisher
@@ -62,34 +63,12 @@ class Runtime:
         self.execution_thread = ThreadPoolExecutor(1, thread_name_prefix="executions")
         self.timer_thread = ThreadPoolExecutor(1, thread_name_prefix="timers")
         self.correlation_thread = ThreadPoolExecutor(1, thread_name_prefix="correlation")
+        self.correlation_commit_thread = ThreadPoolExecutor(1, thread_name_prefix="correlation-commit")
         self.task_threads = ThreadPoolExecutor(self.settings.task_concurrency, thread_name_prefix="tasks")
         self.timer_wake = asyncio.Event()
-        self.stats = AgentStats()
+        self.stats = ExecutionCounters()
+        self.timings: dict[str, BatchTimings] = {}
         self.published_outbox: list[tuple[str, int]] = []
-
-
-@dataclass
-class AgentStats:
-    """Counters the worker logs periodically (and tests read)."""
-
-    batches: int = 0
-    commands: int = 0
-    transitions: int = 0
-    apply_seconds: float = 0.0
-    publish_seconds: float = 0.0
-
-    def batch(self, commands: int, transitions: int, apply: float, publish: float) -> None:
-        self.batches += 1
-        self.commands += commands
-        self.transitions += transitions
-        self.apply_seconds += apply
-        self.publish_seconds += publish
-
-    def line(self) -> str:
-        per = max(self.batches, 1)
-        return (f"executions agent: {self.commands} commands in {self.batches} batches "
-                f"({self.commands / per:.1f}/batch), {self.transitions} transitions; per batch "
-                f"apply {1000 * self.apply_seconds / per:.1f} ms, publish {1000 * self.publish_seconds / per:.1f} ms")
 
 
 #: The agents a worker can run; ``stepstream worker --agents`` picks a subset.
@@ -127,7 +106,6 @@ def create_app(settings: Settings, *, handlers: Mapping[str, Handler] | None = N
     app.stepstream = runtime  # type: ignore[attr-defined]  # for tests and the worker's shutdown
     if "executions" in settings.agents:
         _execution_agent(app, runtime)
-        _stats_logger(app, runtime)
         _outbox_cleaner(app, runtime)
     if "timers" in settings.agents:
         _timer_agents(app, runtime)
@@ -135,6 +113,7 @@ def create_app(settings: Settings, *, handlers: Mapping[str, Handler] | None = N
         _correlation_agent(app, runtime)
     if "tasks" in settings.agents:
         _task_agent(app, runtime)
+    _stats_logger(app, runtime)
     return app
 
 
@@ -171,7 +150,7 @@ async def _in(thread: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T
 Finish = Callable[[], Awaitable[None]] | None
 
 
-def _batched_agent(app: faust.App, topic_name: str, partitions: int, name: str, max_batch: int,
+def _batched_agent(app: faust.App, runtime: Runtime, topic_name: str, name: str, max_batch: int,
                    apply: Callable[[list[Any]], Awaitable[Finish]]) -> None:
     """An agent whose batches are what has arrived, never what a timer waited for.
 
@@ -182,8 +161,10 @@ def _batched_agent(app: faust.App, topic_name: str, partitions: int, name: str, 
     order, so the bus sees effects in the order they were committed. Events are acknowledged
     (their offsets become committable) only after their batch has fully finished.
     """
-    topic = _topic(app, topic_name, partitions)
+    topic = _topic(app, topic_name, runtime.catalogue.partitions)
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=4 * max_batch)
+
+    timings = runtime.timings.setdefault(name, BatchTimings(name))
 
     async def consume(stream: Any) -> None:
         async for event in stream.noack().events():
@@ -200,7 +181,10 @@ def _batched_agent(app: faust.App, topic_name: str, partitions: int, name: str, 
             batch = [await queue.get()]
             while len(batch) < max_batch and not queue.empty():
                 batch.append(queue.get_nowait())
+            timings.picked(time.time(), [event.message.timestamp for event in batch])
+            began = time.perf_counter()
             finish = await _retrying(name, partial(apply, batch))
+            timings.applied(time.perf_counter() - began)
             if in_flight is not None:
                 await in_flight  # one batch publishing at a time, in order
                 in_flight = None
@@ -216,7 +200,7 @@ def _batched_agent(app: faust.App, topic_name: str, partitions: int, name: str, 
 
 
 def _execution_agent(app: faust.App, rt: Runtime) -> None:
-    _batched_agent(app, rt.catalogue.commands, rt.catalogue.partitions, "executions", rt.settings.batch_size,
+    _batched_agent(app, rt, rt.catalogue.commands, "executions", rt.settings.batch_size,
                    partial(_apply_commands, rt))
 
 
@@ -270,6 +254,14 @@ def _stats_logger(app: faust.App, rt: Runtime) -> None:
     async def log_stats() -> None:
         if rt.stats.batches:
             log.info("%s; timers pending %d, fired %d", rt.stats.line(), rt.timers.pending, rt.timers.stats.fired)
+        for timings in rt.timings.values():
+            line = timings.line()
+            if line is not None:
+                log.info("%s", line)
+        cache = rt.correlation.cache
+        if cache.hits or cache.misses:
+            log.info("correlation cache: %d correlations held, %d hits, %d misses",
+                     len(cache), cache.hits, cache.misses)
 
 
 # ---------------------------------------------------------------------- timers
@@ -281,7 +273,7 @@ def _timer_agents(app: faust.App, rt: Runtime) -> None:
         rt.timer_wake.set()
         return None
 
-    _batched_agent(app, rt.catalogue.timers, rt.catalogue.partitions, "timers", 500, store_timers)
+    _batched_agent(app, rt, rt.catalogue.timers, "timers", 500, store_timers)
 
     @app.task
     async def fire_timers() -> None:
@@ -324,17 +316,35 @@ async def _fire_due(app: faust.App, rt: Runtime) -> None:
 
 
 def _correlation_agent(app: faust.App, rt: Runtime) -> None:
-    _batched_agent(app, rt.catalogue.messages, rt.catalogue.partitions, "correlation", 500,
+    _batched_agent(app, rt, rt.catalogue.messages, "correlation", 500,
                    lambda events: _correlate(rt, _inbound(events)))
+    _forget_correlations_on_rebalance(app, rt)
 
 
 async def _correlate(rt: Runtime, records: list[InboundRecord]) -> Finish:
-    # Not pipelined: the next batch's plan must read what this one records.
+    """Plan and publish a batch's deliveries; the returned step commits the plan (while the next plans).
+
+    Planning changes the correlation cache, so a plan is made once and never redone: a failed
+    publish is retried on its own, and so is a failed commit.
+    """
     now = time.time()
-    plan = await _in(rt.correlation_thread, rt.correlation.plan, records, now)
-    await rt.publisher.publish(plan.publish)
-    await _in(rt.correlation_thread, rt.correlation.commit, plan, now)
-    return None
+    plan = await _retrying("correlation (planning)", partial(_in, rt.correlation_thread, rt.correlation.plan,
+                                                            records, now))
+    await _retrying("correlation (publishing)", partial(rt.publisher.publish, plan.publish))
+
+    async def commit() -> None:
+        await _in(rt.correlation_commit_thread, rt.correlation.commit, plan, now)
+
+    return commit
+
+
+def _forget_correlations_on_rebalance(app: faust.App, rt: Runtime) -> None:
+    # Another worker may have changed a partition's correlations while this one did not own it.
+    async def forget(*_: Any, **__: Any) -> None:
+        rt.correlation.cache.forget()
+
+    app.on_partitions_revoked.connect(forget)
+    app.on_partitions_assigned.connect(forget)
 
 
 # ---------------------------------------------------------------------- task workers

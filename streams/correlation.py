@@ -4,12 +4,13 @@ One partition of the messages topic orders everything about a correlation value:
 messages (keyed by correlation key + value) and the Subscribe/Unsubscribe records executions
 send (same key). So the decisions here never race across partitions. For a batch of records:
 
-1. plan: read the store (two batched reads for the whole batch: the waits and buffered messages
-   of every correlation it touches, and which of its message ids were seen), apply each record
-   in order to an in-memory view, and decide which MessageDelivered commands to publish and what
-   the store must remember;
+1. plan: apply each record in order to what is known of its correlation, and decide which
+   MessageDelivered commands to publish and what the store must remember. What is known comes
+   from :class:`~streams.correlation_cache.CorrelationCache` (this worker's own earlier plans)
+   or, for what it lacks, from two batched store reads;
 2. the agent publishes the deliveries (durable on the bus);
-3. then the plan's store changes are committed in one transaction.
+3. then the plan's store changes are committed in one transaction, while the next batch is
+   already being planned (the cache holds what the pending commit will write).
 
 A crash between 2 and 3 replays the batch against the unchanged store, so the same deliveries
 are published again, and the engine ignores a delivery whose subscription is no longer
@@ -29,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from streams.correlation_cache import CorrelationCache, Slot
 from streams.processor import InboundRecord, dead_letter
 from streams.publisher import Outgoing
 from streams.store import BufferedMessage, CorrelationWrite, Store, Subscription
@@ -43,14 +45,6 @@ _Correlated = wire.ExternalMessage | wire.Subscribe | wire.Unsubscribe  # what b
 
 
 @dataclass
-class _Slot:
-    """What is known of one (key, value) during a batch: waits and buffered messages, oldest first."""
-
-    waiting: list[Subscription]
-    buffered: list[BufferedMessage]
-
-
-@dataclass
 class CorrelationPlan:
     """Deliveries to publish, then store changes to commit."""
 
@@ -59,52 +53,74 @@ class CorrelationPlan:
     delivered: int = 0
     buffered: int = 0
     duplicates: int = 0
+    sequence: int = 0  # the cache's number for this plan
 
 
 class CorrelationService:
     """Plans the effects of a batch of messages-topic records."""
 
-    def __init__(self, store: Store, catalogue: Catalogue) -> None:
+    def __init__(self, store: Store, catalogue: Catalogue, cache: CorrelationCache | None = None) -> None:
         self.store = store
         self.catalogue = catalogue
+        self.cache = cache if cache is not None else CorrelationCache()
 
     def plan(self, records: Sequence[InboundRecord], now: float) -> CorrelationPlan:
-        """Decide a batch's deliveries and store changes; the store is read, never written."""
+        """Decide a batch's deliveries and store changes; the store is read, never written.
+
+        Plans must be committed in the order they were made, each exactly once (:meth:`commit`).
+        A plan that raises leaves nothing to commit and makes the cache start afresh.
+        """
+        sequence = self.cache.begin_plan()
+        try:
+            plan = self._plan(records, now, sequence)
+        except BaseException:
+            self.cache.abandon(sequence)
+            raise
+        self.cache.end_plan()
+        return plan
+
+    def _plan(self, records: Sequence[InboundRecord], now: float, sequence: int) -> CorrelationPlan:
         steps = [self._decode(record) for record in records]
         items = [step for step in steps if not isinstance(step, Outgoing)]
-        # Two reads for the whole batch: the stored waits and buffered messages of every
-        # correlation it touches, and which of its message ids were seen before.
+        # What the cache lacks takes two reads for the whole batch: the stored waits and
+        # buffered messages of those correlations, and which message ids were seen before.
         wanted = {key: (item.correlation_key, item.correlation_value) for item, key in items}
-        stored = self.store.find_correlations(wanted.values(), now)
-        seen = self.store.seen_message_ids(
-            [item.message_id for item, _ in items if isinstance(item, wire.ExternalMessage)], now)
-        slots = {key: _Slot(waiting, buffered) for key, (waiting, buffered) in stored.items()}
-        plan = CorrelationPlan()
+        missing = self.cache.missing(wanted)
+        if missing:
+            stored = self.store.find_correlations([wanted[key] for key in missing], now)
+            for key in missing:
+                self.cache.load(key, *stored.get(key, ([], [])))
+        unknown = self.cache.unseen(item.message_id for item, _ in items if isinstance(item, wire.ExternalMessage))
+        seen = self.store.seen_message_ids(unknown, now) if unknown else set()
+        plan = CorrelationPlan(sequence=sequence)
         for step in steps:
             if isinstance(step, Outgoing):
                 plan.publish.append(step)
                 continue
             item, key = step
+            slot = self.cache.slot(key, sequence)
             if isinstance(item, wire.ExternalMessage):
-                self._message(item, slots[key], seen, plan, now)
+                self._message(item, slot, seen, plan, now)
             elif isinstance(item, wire.Subscribe):
-                self._subscribe(item, slots[key], plan)
+                self._subscribe(item, slot, plan, now)
             else:
-                self._unsubscribe(item, slots[key], plan)
+                self._unsubscribe(item, slot, plan)
         return plan
 
     def commit(self, plan: CorrelationPlan, now: float) -> None:
         """After the deliveries are durable: remember what the batch changed."""
         if not plan.write.empty:
             self.store.apply_correlation(plan.write, now=now)
+        self.cache.committed(plan.sequence)
 
     # ------------------------------------------------------------------ records
 
-    def _message(self, message: wire.ExternalMessage, slot: _Slot, seen: set[str], plan: CorrelationPlan,
+    def _message(self, message: wire.ExternalMessage, slot: Slot, seen: set[str], plan: CorrelationPlan,
                  now: float) -> None:
-        if message.message_id in plan.write.seen_ids or message.message_id in seen:
+        if self.cache.seen(message.message_id) or message.message_id in seen:
             plan.duplicates += 1
             return
+        self.cache.mark_seen(message.message_id, plan.sequence)
         plan.write.seen_ids.append(message.message_id)
         if slot.waiting:
             receivers = slot.waiting[:1] if message.single_consumer else list(slot.waiting)
@@ -123,26 +139,26 @@ class CorrelationService:
         log.info("message %s for %s=%s found no waiter and has no time-to-live left: dropped",
                  message.message_id, message.correlation_key, canonical_json(message.correlation_value))
 
-    def _subscribe(self, subscribe: wire.Subscribe, slot: _Slot, plan: CorrelationPlan) -> None:
+    def _subscribe(self, subscribe: wire.Subscribe, slot: Slot, plan: CorrelationPlan, now: float) -> None:
         subscription = Subscription(subscribe.correlation_key, subscribe.correlation_value,
                                     subscribe.subscription_id, subscribe.execution_id, subscribe.created_at)
         if any(s.subscription_id == subscription.subscription_id for s in slot.waiting):
             return  # a redelivered Subscribe
-        if slot.buffered:
+        if slot.live_buffered(now):
             buffered = slot.buffered.pop(0)
             plan.write.buffered_removed.append(buffered.message_id)
             self._deliver(subscription, buffered.data, buffered.message_id, None, plan)
             return
-        slot.waiting.append(subscription)
+        slot.add_waiter(subscription)
         plan.write.subscriptions_added.append(subscription)
 
-    def _unsubscribe(self, unsubscribe: wire.Unsubscribe, slot: _Slot, plan: CorrelationPlan) -> None:
+    def _unsubscribe(self, unsubscribe: wire.Unsubscribe, slot: Slot, plan: CorrelationPlan) -> None:
         kept = [s for s in slot.waiting if s.subscription_id != unsubscribe.subscription_id]
         if len(kept) != len(slot.waiting):
             slot.waiting[:] = kept
             plan.write.subscriptions_removed.append(unsubscribe.subscription_id)
 
-    def _deliver(self, subscription: Subscription, data: Any, message_id: str, slot: _Slot | None,
+    def _deliver(self, subscription: Subscription, data: Any, message_id: str, slot: Slot | None,
                  plan: CorrelationPlan) -> None:
         command = wire.MessageDelivered(subscription.execution_id, subscription.subscription_id, data, message_id)
         plan.publish.append(Outgoing(self.catalogue.commands, command.partition_key, codec.encode(command)))
