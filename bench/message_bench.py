@@ -5,9 +5,11 @@
 
 Prints, from one run:
   raw            Kafka produce->consume round trip p50/p99 (the floor any bus-based resume pays)
-  resume         p50/p99 from publishing a message (client clock) to the execution's MessageReceived
-                 event (worker clock, same machine), with messages sent at --rate per second while
-                 a background load of 10-state executions runs on the same worker
+  resume         p50/p99 from publishing a message to the moment a client consuming the events topic
+                 sees the execution's MessageReceived event (both on the bench's clock), with
+                 messages sent at --rate per second while a background load of 10-state executions
+                 runs on the same worker; also the history timestamp (when the worker applied it)
+  raw under load the same produce->consume round trip, probed every 20 ms during the resume run
   held           --held executions left waiting on a Message state, and the worker's resident
                  memory before and after they all wait (it must not grow with the count: waits
                  live in Postgres, not in the worker)
@@ -16,6 +18,7 @@ Prints, from one run:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import threading
@@ -28,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.service_bench import MIXED10, kafka_round_trips, percentile, publish_starts  # noqa: E402
 from streams.deployment import LocalDeployment, drop_schema  # noqa: E402
+from topics.catalogue import Catalogue  # noqa: E402
 
 WAITER = {"StartAt": "Pay", "States": {
     "Pay": {"Type": "Message", "CorrelationKey": "orderId", "CorrelationValuePath": "$.orderId",
@@ -69,15 +73,80 @@ def background_load(deployment: LocalDeployment, stop: threading.Event, per_seco
         time.sleep(0.1)
 
 
-def resume_latency(deployment: LocalDeployment, waiters: int, rate: float, load: int) -> dict[str, float]:
+class EventWatcher:
+    """Consumes the events topic from the start and records when each MessageReceived shows up."""
+
+    def __init__(self, deployment: LocalDeployment) -> None:
+        from confluent_kafka import Consumer
+
+        self.seen: dict[str, float] = {}
+        self.stop = threading.Event()
+        self.consumer = Consumer({"bootstrap.servers": deployment.bootstrap, "group.id": f"watch-{uuid.uuid4().hex}",
+                                  "auto.offset.reset": "latest", "fetch.wait.max.ms": 5, "enable.auto.commit": False})
+        self.consumer.subscribe([Catalogue(deployment.prefix, deployment.partitions).events])
+        deadline = time.monotonic() + 20
+        while not self.consumer.assignment() and time.monotonic() < deadline:
+            self.consumer.poll(0.1)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            # poll, not consume(n, timeout): consume waits for n records or the whole timeout.
+            record = self.consumer.poll(0.05)
+            if record is not None:
+                value = record.value()
+                if record.error() or value is None or b"MessageReceived" not in value:
+                    continue
+                at = time.time()
+                event = json.loads(value)
+                self.seen.setdefault(event.get("executionId", ""), at)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.consumer.close()
+
+
+def raw_probes(deployment: LocalDeployment, stop: threading.Event, every: float = 0.02) -> list[float]:
+    """Kafka produce->consume round trips (ms) on a topic of their own, while the load runs."""
+    from confluent_kafka import Consumer, Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    topic = f"{deployment.prefix}probe"
+    admin = AdminClient({"bootstrap.servers": deployment.bootstrap})
+    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(15)
+    producer = Producer({"bootstrap.servers": deployment.bootstrap, "acks": "all", "enable.idempotence": True,
+                         "linger.ms": 0})
+    consumer = Consumer({"bootstrap.servers": deployment.bootstrap, "group.id": topic, "auto.offset.reset": "earliest",
+                         "fetch.wait.max.ms": 5})
+    consumer.subscribe([topic])
+    samples: list[float] = []
+    while not stop.is_set():
+        sent = time.perf_counter()
+        producer.produce(topic, value=b"x" * 200)
+        producer.poll(0)
+        while not consumer.consume(1, 1.0) and not stop.is_set():
+            pass
+        samples.append((time.perf_counter() - sent) * 1000)
+        time.sleep(every)
+    consumer.close()
+    return samples[5:]  # the first few include the consumer joining
+
+
+def resume_latency(deployment: LocalDeployment, waiters: int, rate: float, load: int) -> dict[str, Any]:
     deployment.deploy("waiter", WAITER)
     deployment.deploy("mixed10", MIXED10)
     values = [f"o-{uuid.uuid4().hex[:8]}" for _ in range(waiters)]
     ids = list(publish_starts(deployment, "waiter", [{"orderId": v} for v in values], tag="r-"))
     wait_for_subscriptions(deployment, waiters, timeout=600)
+    watcher = EventWatcher(deployment)
     stop = threading.Event()
     loader = threading.Thread(target=background_load, args=(deployment, stop, load), daemon=True)
     loader.start()
+    probes: list[float] = []
+    prober = threading.Thread(target=lambda: probes.extend(raw_probes(deployment, stop)), daemon=True)
+    prober.start()
     sent: dict[str, float] = {}
     with deployment.client() as client:
         interval = 1.0 / rate
@@ -90,17 +159,23 @@ def resume_latency(deployment: LocalDeployment, waiters: int, rate: float, load:
     records = deployment.wait_for_status(ids, timeout=300)
     stop.set()
     loader.join()
+    prober.join()
+    watcher.close()
     store = deployment.store()
-    latencies = []
+    applied = []
     try:
         for execution_id in ids:
             received = next(row for row in store.history(execution_id) if row.type == "MessageReceived")
-            latencies.append((received.timestamp - sent[execution_id]) * 1000)
+            applied.append((received.timestamp - sent[execution_id]) * 1000)
     finally:
         store.close()
+    observed = [(watcher.seen[i] - sent[i]) * 1000 for i in ids if i in watcher.seen]
     failed = sum(1 for r in records.values() if r.status != "SUCCEEDED")
     return {"messages": waiters, "failed": failed, "rate": rate, "background_starts_per_s": load,
-            "p50_ms": percentile(latencies, 0.5), "p99_ms": percentile(latencies, 0.99)}
+            "unobserved": waiters - len(observed),
+            "p50_ms": percentile(observed, 0.5), "p99_ms": percentile(observed, 0.99),
+            "applied_p50_ms": percentile(applied, 0.5), "applied_p99_ms": percentile(applied, 0.99),
+            "raw_p50_ms": percentile(probes, 0.5), "raw_p99_ms": percentile(probes, 0.99), "probes": len(probes)}
 
 
 def held_waits(deployment: LocalDeployment, worker_pid: int, count: int) -> dict[str, Any]:
@@ -151,11 +226,19 @@ def main() -> int:
         deployment.stop_all()
         drop_schema(database, deployment.schema)
     print(f"raw kafka round trip         p50 {raw['rtt_p50_ms']:.2f} ms  p99 {raw['rtt_p99_ms']:.2f} ms")
+    print(f"raw round trip under load    p50 {resume['raw_p50_ms']:.2f} ms  p99 {resume['raw_p99_ms']:.2f} ms  "
+          f"({resume['probes']} probes during the resume run)")
     print(f"message -> resume ({resume['messages']} messages at {resume['rate']:.0f}/s, "
-          f"{resume['background_starts_per_s']} background executions/s, {resume['failed']} failed)")
-    print(f"                             p50 {resume['p50_ms']:.1f} ms  p99 {resume['p99_ms']:.1f} ms  "
-          f"(beyond raw: p50 {resume['p50_ms'] - raw['rtt_p50_ms']:.1f} ms, "
-          f"p99 {resume['p99_ms'] - raw['rtt_p99_ms']:.1f} ms)")
+          f"{resume['background_starts_per_s']} background executions/s, {resume['failed']} failed, "
+          f"{resume['unobserved']} resume events not seen)")
+    seen_p50, seen_p99 = resume["p50_ms"], resume["p99_ms"]
+    print(f"  seen on the events topic   p50 {seen_p50:.1f} ms  p99 {seen_p99:.1f} ms")
+    print(f"    beyond raw (idle)        p50 {seen_p50 - raw['rtt_p50_ms']:.1f} ms  "
+          f"p99 {seen_p99 - raw['rtt_p99_ms']:.1f} ms")
+    print(f"    beyond raw (under load)  p50 {seen_p50 - resume['raw_p50_ms']:.1f} ms  "
+          f"p99 {seen_p99 - resume['raw_p99_ms']:.1f} ms")
+    print(f"  applied by the worker      p50 {resume['applied_p50_ms']:.1f} ms  p99 {resume['applied_p99_ms']:.1f} ms "
+          "(history timestamp of MessageReceived)")
     if held:
         steps = ", ".join(f"{n:,}: {mb:.0f} MB" for n, mb in held["rss_samples"])
         print(f"held waits                   {held['held']:,} executions waiting "
