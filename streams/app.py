@@ -16,6 +16,7 @@ import contextlib
 import logging
 import tempfile
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from engine.runner import Handler, call_handler
 from streams.agent_stats import BatchTimings, ExecutionCounters
 from streams.correlation import CorrelationService
 from streams.processor import BatchOutcome, ExecutionProcessor, InboundRecord, dead_letter
-from streams.publisher import Outgoing, Publisher
+from streams.publisher import Outgoing, Publisher, PublishError
 from streams.settings import Settings
 from streams.store import ConflictError, Store
 from streams.timers import TimerService
@@ -42,6 +43,8 @@ T = TypeVar("T")
 
 #: Backoff bounds when the database or broker fails under an agent (seconds).
 RETRY_FIRST, RETRY_MAX = 0.2, 10.0
+#: How many applied batches may wait for their finishing steps (acks, commits) before an agent stops taking more.
+MAX_FINISHING = 8
 
 
 @dataclass
@@ -156,10 +159,11 @@ def _batched_agent(app: faust.App, runtime: Runtime, topic_name: str, name: str,
 
     The agent only queues events (unacknowledged); a processing loop takes everything queued so
     far as one batch. While a batch is applied the agent keeps consuming, so batches grow with
-    load and a lone record is handled at once. ``apply`` may return a finishing step (publishing
-    the batch's effects): it runs while the next batch is applied, one at a time and in batch
-    order, so the bus sees effects in the order they were committed. Events are acknowledged
-    (their offsets become committable) only after their batch has fully finished.
+    load and a lone record is handled at once. ``apply`` hands the batch's effects to the
+    producer and may return a finishing step (waiting for the broker's acknowledgements, then
+    whatever must follow them): finishing steps run while later batches are applied, one after
+    another in batch order, at most ``MAX_FINISHING`` behind. Events are acknowledged (their
+    offsets become committable) only after their batch has fully finished.
     """
     topic = _topic(app, topic_name, runtime.catalogue.partitions)
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=4 * max_batch)
@@ -170,13 +174,8 @@ def _batched_agent(app: faust.App, runtime: Runtime, topic_name: str, name: str,
         async for event in stream.noack().events():
             await queue.put(event)
 
-    async def finish_then_ack(finish: Callable[[], Awaitable[None]], batch: list[Any]) -> None:
-        await _retrying(f"{name} (publishing)", finish)
-        for event in batch:
-            event.ack()
-
     async def drain() -> None:
-        in_flight: asyncio.Future[None] | None = None
+        finishing = _Finishing(name)
         while True:
             batch = [await queue.get()]
             while len(batch) < max_batch and not queue.empty():
@@ -185,18 +184,43 @@ def _batched_agent(app: faust.App, runtime: Runtime, topic_name: str, name: str,
             began = time.perf_counter()
             finish = await _retrying(name, partial(apply, batch))
             timings.applied(time.perf_counter() - began)
-            if in_flight is not None:
-                await in_flight  # one batch publishing at a time, in order
-                in_flight = None
-            if finish is None:
-                for event in batch:
-                    event.ack()
-            else:
-                in_flight = asyncio.ensure_future(finish_then_ack(finish, batch))
+            await finishing.add(finish, batch)
 
     drain.__name__ = f"{name}_batches"
     app.agent(topic, name=name)(consume)
     app.task(drain)
+
+
+class _Finishing:
+    """An agent's finishing steps, run one after another in batch order, each batch acknowledged after its own."""
+
+    def __init__(self, agent: str) -> None:
+        self.agent = agent
+        self.pending: deque[asyncio.Future[None]] = deque()
+
+    async def add(self, finish: Finish, batch: list[Any]) -> None:
+        """Queue a batch's finishing step; waits first if ``MAX_FINISHING`` are already pending."""
+        while self.pending and self.pending[0].done():
+            self.pending.popleft()
+        if len(self.pending) >= MAX_FINISHING:
+            await self.pending.popleft()
+        previous = self.pending[-1] if self.pending else None
+        if finish is None and previous is None:
+            _ack(batch)
+            return
+        self.pending.append(asyncio.ensure_future(self._run(previous, finish, batch)))
+
+    async def _run(self, previous: asyncio.Future[None] | None, finish: Finish, batch: list[Any]) -> None:
+        if previous is not None:
+            await previous
+        if finish is not None:
+            await _retrying(f"{self.agent} (finishing)", finish)
+        _ack(batch)
+
+
+def _ack(batch: list[Any]) -> None:
+    for event in batch:
+        event.ack()
 
 
 def _execution_agent(app: faust.App, rt: Runtime) -> None:
@@ -205,7 +229,7 @@ def _execution_agent(app: faust.App, rt: Runtime) -> None:
 
 
 async def _apply_commands(rt: Runtime, events: list[Any]) -> Finish:
-    """Apply and commit a batch; the returned step publishes its effects (run while the next applies)."""
+    """Apply and commit a batch and send its effects; the returned step waits for the broker's acks."""
     records = _inbound(events)
     began = time.perf_counter()
     try:
@@ -213,18 +237,28 @@ async def _apply_commands(rt: Runtime, events: list[Any]) -> Finish:
     except ConflictError:
         outcomes = await _apply_per_partition(rt, records)
     applied = time.perf_counter()
+    effects = [out for outcome in outcomes for out in outcome.publish]
+    sent = rt.publisher.send(effects)  # committed first: state is saved before anything is published
 
-    async def publish() -> None:
-        started = time.perf_counter()
+    async def settle() -> None:
+        await _settled(rt, sent, effects, "executions (publishing)")
+        # Published: the outbox rows may go. _outbox_cleaner deletes them in bulk, saving a
+        # round trip per batch; a crash before that only re-publishes records with stable ids.
         for outcome in outcomes:
-            await rt.publisher.publish(outcome.publish)
-            # Published: the outbox rows may go. _outbox_cleaner deletes them in bulk, saving a
-            # round trip per batch; a crash before that only re-publishes records with stable ids.
             rt.published_outbox.extend(outcome.outbox_keys)
         transitions = sum(o.transitions for o in outcomes)
-        rt.stats.batch(len(records), transitions, applied - began, time.perf_counter() - started)
+        rt.stats.batch(len(records), transitions, applied - began, time.perf_counter() - applied)
 
-    return publish
+    return settle
+
+
+async def _settled(rt: Runtime, sent: asyncio.Future[None], records: list[Outgoing], what: str) -> None:
+    """Wait for a send's acknowledgements; if the broker refused any, send them all again until it takes them."""
+    try:
+        await sent
+    except PublishError:
+        log.exception("%s failed; sending the batch's records again", what)
+        await _retrying(what, partial(rt.publisher.publish, records))
 
 
 async def _apply_per_partition(rt: Runtime, records: list[InboundRecord]) -> list[BatchOutcome]:
@@ -322,20 +356,22 @@ def _correlation_agent(app: faust.App, rt: Runtime) -> None:
 
 
 async def _correlate(rt: Runtime, records: list[InboundRecord]) -> Finish:
-    """Plan and publish a batch's deliveries; the returned step commits the plan (while the next plans).
+    """Plan a batch and send its deliveries; the returned step waits for them, then commits the plan.
 
-    Planning changes the correlation cache, so a plan is made once and never redone: a failed
-    publish is retried on its own, and so is a failed commit.
+    Planning changes the correlation cache, so a plan is made once and never redone: failed
+    sends and commits are retried on their own.
     """
     now = time.time()
     plan = await _retrying("correlation (planning)", partial(_in, rt.correlation_thread, rt.correlation.plan,
                                                             records, now))
-    await _retrying("correlation (publishing)", partial(rt.publisher.publish, plan.publish))
+    sent = rt.publisher.send(plan.publish)
 
-    async def commit() -> None:
-        await _in(rt.correlation_commit_thread, rt.correlation.commit, plan, now)
+    async def settle_then_commit() -> None:
+        await _settled(rt, sent, plan.publish, "correlation (publishing)")  # durable before it is forgotten
+        await _retrying("correlation (committing)",
+                        partial(_in, rt.correlation_commit_thread, rt.correlation.commit, plan, now))
 
-    return commit
+    return settle_then_commit
 
 
 def _forget_correlations_on_rebalance(app: faust.App, rt: Runtime) -> None:
