@@ -66,11 +66,23 @@ def wait_for_subscriptions(deployment: LocalDeployment, count: int, timeout: flo
 
 
 def background_load(deployment: LocalDeployment, stop: threading.Event, per_second: int) -> None:
-    batch = 0
+    """Start ``per_second`` 10-state executions a second, in tenths, through one long-lived producer."""
+    from confluent_kafka import Producer
+
+    from topics import codec
+    from topics import messages as wire
+
+    producer = Producer({"bootstrap.servers": deployment.bootstrap, "partitioner": "murmur2_random",
+                         "linger.ms": 0, "enable.idempotence": True})
+    tick = 0
     while not stop.is_set():
-        publish_starts(deployment, "mixed10", [{"n": i} for i in range(per_second // 10)], tag=f"bg{batch}-")
-        batch += 1
+        for i in range(per_second // 10):
+            command = wire.StartExecution.create("mixed10", {"n": i}, name=f"mixed10-bg{tick}-{i}")
+            producer.produce(deployment.prefix + "commands", key=command.partition_key, value=codec.encode(command))
+        producer.poll(0)
+        tick += 1
         time.sleep(0.1)
+    producer.flush(30)
 
 
 class EventWatcher:
@@ -200,6 +212,9 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=200.0, help="messages per second")
     parser.add_argument("--load", type=int, default=50, help="background executions started per second")
     parser.add_argument("--held", type=int, default=100_000)
+    parser.add_argument("--partitions", type=int, default=12, help="partitions per topic")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes (with --split: of each kind); the held figure is the first one's")
     parser.add_argument("--split", action="store_true",
                         help="run executions+timers and correlation+tasks in two worker processes")
     args = parser.parse_args()
@@ -208,18 +223,21 @@ def main() -> int:
                               "postgresql+psycopg://stepstream:stepstream@127.0.0.1:5433/stepstream")
     raw = kafka_round_trips(bootstrap)
     tag = uuid.uuid4().hex[:8]
-    deployment = LocalDeployment(bootstrap, database, prefix=f"mbench{tag}.", schema=f"mbench_{tag}", partitions=12,
-                                 handler_modules=("bench.handlers",))
+    deployment = LocalDeployment(bootstrap, database, prefix=f"mbench{tag}.", schema=f"mbench_{tag}",
+                                 partitions=args.partitions, handler_modules=("bench.handlers",))
     deployment.prepare()
     try:
+        names = [f"mbench{n}" for n in range(args.workers)]
         if args.split:
-            worker = deployment.start_worker("mbench-exec", agents="executions,timers")
-            deployment.start_worker("mbench-corr", agents="correlation,tasks")
-            deployment.wait_until_ready(agents="executions,timers")
-            deployment.wait_until_ready(agents="correlation,tasks")
+            workers = [deployment.start_worker(f"{name}-exec", agents="executions,timers") for name in names]
+            for name in names:
+                deployment.start_worker(f"{name}-corr", agents="correlation,tasks")
+            deployment.wait_until_ready(args.workers, agents="executions,timers")
+            deployment.wait_until_ready(args.workers, agents="correlation,tasks")
         else:
-            worker = deployment.start_worker("mbench")
-            deployment.wait_until_ready()
+            workers = [deployment.start_worker(name) for name in names]
+            deployment.wait_until_ready(args.workers)
+        worker = workers[0]
         resume = resume_latency(deployment, args.waiters, args.rate, args.load)
         held = held_waits(deployment, worker.pid, args.held) if args.held else None
     finally:
