@@ -29,6 +29,7 @@ from engine import events as ev
 from engine.runner import Handler, call_handler
 from streams.agent_stats import BatchTimings, ExecutionCounters
 from streams.correlation import CorrelationService
+from streams.correlation_cache import CorrelationCache
 from streams.processor import BatchOutcome, ExecutionProcessor, InboundRecord, dead_letter
 from streams.publisher import Outgoing, Publisher, PublishError
 from streams.settings import Settings
@@ -104,7 +105,10 @@ def create_app(settings: Settings, *, handlers: Mapping[str, Handler] | None = N
     runtime = Runtime(
         settings, catalogue, store, Publisher(settings.kafka_bootstrap),
         ExecutionProcessor(store, catalogue, region=settings.region, account=settings.account),
-        TimerService(store, catalogue), CorrelationService(store, catalogue), dict(handlers or {}),
+        TimerService(store, catalogue),
+        CorrelationService(store, catalogue, CorrelationCache(settings.correlation_cache_size,
+                                                              5 * settings.correlation_cache_size)),
+        dict(handlers or {}),
     )
     app.stepstream = runtime  # type: ignore[attr-defined]  # for tests and the worker's shutdown
     if "executions" in settings.agents:

@@ -53,6 +53,9 @@ class Settings:
     """``STEPSTREAM_TIMER_TICK``: upper bound of the timer agent's sleep between due-checks."""
     message_retention_seconds: float = 7 * 24 * 3600
     """``STEPSTREAM_MESSAGE_RETENTION``: how long a message id is remembered for de-duplication."""
+    correlation_cache_size: int = 20_000
+    """``STEPSTREAM_CORRELATION_CACHE``: correlation values the correlation agent keeps in memory (and
+    five times as many message ids); beyond them it reads Postgres. Bounds the worker's memory."""
     region: str = "us-east-1"
     """``STEPSTREAM_REGION``: the region in ARNs stepstream builds."""
     account: str = "111111111111"
@@ -76,6 +79,7 @@ class Settings:
             task_concurrency=_env_int("STEPSTREAM_TASK_CONCURRENCY", cls.task_concurrency),
             timer_tick_seconds=_env_float("STEPSTREAM_TIMER_TICK", cls.timer_tick_seconds),
             message_retention_seconds=_env_float("STEPSTREAM_MESSAGE_RETENTION", cls.message_retention_seconds),
+            correlation_cache_size=_env_int("STEPSTREAM_CORRELATION_CACHE", cls.correlation_cache_size),
             region=os.environ.get("STEPSTREAM_REGION", cls.region),
             account=os.environ.get("STEPSTREAM_ACCOUNT", cls.account),
         )
