@@ -242,6 +242,7 @@ def main() -> int:
         held = held_waits(deployment, worker.pid, args.held) if args.held else None
     finally:
         deployment.stop_all()
+        deployment.delete_topics()
         drop_schema(database, deployment.schema)
     print(f"raw kafka round trip         p50 {raw['rtt_p50_ms']:.2f} ms  p99 {raw['rtt_p99_ms']:.2f} ms")
     print(f"raw round trip under load    p50 {resume['raw_p50_ms']:.2f} ms  p99 {resume['raw_p99_ms']:.2f} ms  "

@@ -212,6 +212,7 @@ def main() -> int:
         figures["timers"] = run_timers(deployment, args.timers)
     finally:
         deployment.stop_all()
+        deployment.delete_topics()
         drop_schema(database, deployment.schema)
     report(figures)
     if args.json:

@@ -7,8 +7,10 @@ applying a batch takes. For the executions agent also commands, transitions and 
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 #: Samples kept per interval; older ones are dropped (the figures describe recent batches).
 MAX_SAMPLES = 20_000
@@ -73,3 +75,36 @@ class ExecutionCounters:
         return (f"executions agent: {self.commands} commands in {self.batches} batches "
                 f"({self.commands / per:.1f}/batch), {self.transitions} transitions; per batch "
                 f"apply {1000 * self.apply_seconds / per:.1f} ms, publish {1000 * self.publish_seconds / per:.1f} ms")
+
+
+class CollectorPauses:
+    """Garbage-collector pauses of at least ``slow`` seconds, for the periodic log line.
+
+    ``observe`` is a ``gc.callbacks`` hook: it only appends (no logging, no locks) because it
+    runs inside the collector, on whichever thread triggered it.
+    """
+
+    def __init__(self, slow: float = 0.02) -> None:
+        self.slow = slow
+        self._started = 0.0
+        self.pauses: deque[tuple[int, float]] = deque(maxlen=1000)
+
+    def observe(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif (paused := time.perf_counter() - self._started) >= self.slow:
+            self.pauses.append((int(info.get("generation", -1)), paused))
+
+    def line(self) -> str | None:
+        """The slow pauses since the last call, or None."""
+        if not self.pauses:
+            return None
+        pauses = list(self.pauses)
+        self.pauses.clear()
+        longest = max(seconds for _, seconds in pauses)
+        return (f"garbage collector: {len(pauses)} pauses of {1000 * self.slow:.0f} ms or more, "
+                f"longest {1000 * longest:.0f} ms (generations {sorted({g for g, _ in pauses})})")
+
+
+#: The worker process's collector pauses (hooked up by streams.worker).
+GC_PAUSES = CollectorPauses()

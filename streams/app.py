@@ -27,7 +27,7 @@ import faust
 
 from engine import events as ev
 from engine.runner import Handler, call_handler
-from streams.agent_stats import BatchTimings, ExecutionCounters
+from streams.agent_stats import GC_PAUSES, BatchTimings, ExecutionCounters
 from streams.correlation import CorrelationService
 from streams.correlation_cache import CorrelationCache
 from streams.processor import BatchOutcome, ExecutionProcessor, InboundRecord, dead_letter
@@ -68,6 +68,7 @@ class Runtime:
         self.timer_thread = ThreadPoolExecutor(1, thread_name_prefix="timers")
         self.correlation_thread = ThreadPoolExecutor(1, thread_name_prefix="correlation")
         self.correlation_commit_thread = ThreadPoolExecutor(1, thread_name_prefix="correlation-commit")
+        self.outbox_thread = ThreadPoolExecutor(1, thread_name_prefix="outbox")
         self.task_threads = ThreadPoolExecutor(self.settings.task_concurrency, thread_name_prefix="tasks")
         self.timer_wake = asyncio.Event()
         self.stats = ExecutionCounters()
@@ -283,7 +284,8 @@ def _outbox_cleaner(app: faust.App, rt: Runtime) -> None:
     async def clean_outbox() -> None:
         keys, rt.published_outbox = rt.published_outbox, []
         if keys:
-            await _retrying("deleting published outbox rows", partial(_in, rt.execution_thread,
+            # Its own thread: a delete (and its fsync) never holds up the next batch of commands.
+            await _retrying("deleting published outbox rows", partial(_in, rt.outbox_thread,
                                                                       rt.store.delete_outbox, keys))
 
 
@@ -296,6 +298,9 @@ def _stats_logger(app: faust.App, rt: Runtime) -> None:
             line = timings.line()
             if line is not None:
                 log.info("%s", line)
+        pauses = GC_PAUSES.line()
+        if pauses is not None:
+            log.info("%s", pauses)
         cache = rt.correlation.cache
         if cache.hits or cache.misses:
             log.info("correlation cache: %d correlations held, %d hits, %d misses",

@@ -134,6 +134,19 @@ class LocalDeployment:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
 
+    def delete_topics(self) -> None:
+        """Delete this deployment's topics (its prefix's), e.g. after a benchmark.
+
+        Every partition is a log with open files on the broker: runs that leave theirs behind
+        eventually exhaust the broker's file descriptors.
+        """
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        names = [name for name in admin.list_topics(timeout=10).topics if name.startswith(self.prefix)]
+        for future in admin.delete_topics(names).values() if names else ():
+            future.result(30)
+
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(f"--- {log}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
                          for log in self.logs if log.exists())

@@ -7,10 +7,12 @@ but a broker and a database.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 from typing import Any
 
+from streams.agent_stats import GC_PAUSES
 from streams.settings import Settings
 
 log = logging.getLogger("stepstream")
@@ -49,6 +51,7 @@ def run_worker(settings: Settings, *, loglevel: str = "info") -> int:
              settings.topic_prefix)
     worker = Worker(app, loglevel=loglevel, quiet=True, redirect_stdouts=False, override_logging=True)
     _stop_on(signal.SIGTERM, worker)
+    _tune_garbage_collector()
     status = 0
     try:
         worker.execute_from_commandline()  # returns only by raising SystemExit
@@ -62,3 +65,16 @@ def run_worker(settings: Settings, *, loglevel: str = "info") -> int:
 def _stop_on(signum: int, worker: Any) -> None:
     # faust installs its own SIGINT handling; SIGTERM (docker stop, scripts) should stop as cleanly.
     signal.signal(signum, lambda *_: worker.loop.call_soon_threadsafe(worker.stop_and_shutdown))
+
+
+def _tune_garbage_collector() -> None:
+    """Keep CPython's full collections short: they stop every thread of the worker.
+
+    The ~100,000 objects that exist once the app is built (modules, faust, SQLAlchemy) live as
+    long as the process, yet every full collection walked them: about 30 ms each, which showed
+    in the message latency's p99. Freezing them leaves collections only the objects made since.
+    Pauses are counted (``GC_PAUSES``) and the stats logger reports the slow ones.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.callbacks.append(GC_PAUSES.observe)
