@@ -122,6 +122,7 @@ def create_app(settings: Settings, *, handlers: Mapping[str, Handler] | None = N
     if "tasks" in settings.agents:
         _task_agent(app, runtime)
     _stats_logger(app, runtime)
+    _forget_cached_state_on_rebalance(app, runtime)
     return app
 
 
@@ -361,7 +362,6 @@ async def _fire_due(app: faust.App, rt: Runtime) -> None:
 def _correlation_agent(app: faust.App, rt: Runtime) -> None:
     _batched_agent(app, rt, rt.catalogue.messages, "correlation", 500,
                    lambda events: _correlate(rt, _inbound(events)))
-    _forget_correlations_on_rebalance(app, rt)
 
 
 async def _correlate(rt: Runtime, records: list[InboundRecord]) -> Finish:
@@ -383,9 +383,10 @@ async def _correlate(rt: Runtime, records: list[InboundRecord]) -> Finish:
     return settle_then_commit
 
 
-def _forget_correlations_on_rebalance(app: faust.App, rt: Runtime) -> None:
-    # Another worker may have changed a partition's correlations while this one did not own it.
+def _forget_cached_state_on_rebalance(app: faust.App, rt: Runtime) -> None:
+    # While a partition was away another worker may have changed its executions and correlations.
     async def forget(*_: Any, **__: Any) -> None:
+        rt.processor.forget_cached()
         rt.correlation.cache.forget()
 
     app.on_partitions_revoked.connect(forget)

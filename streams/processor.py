@@ -100,8 +100,22 @@ class ExecutionProcessor:
         # entry (another worker moved the execution on) is refused or recognised as a replay.
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
         self.cache_size = cache_size
+        self._forget = False
+
+    def forget_cached(self) -> None:
+        """A rebalance happened: drop the cached snapshots before the next batch.
+
+        While a partition was away another worker may have moved its executions on. The store's
+        offset fence catches a stale snapshot only when the batch writes something; a command
+        that is a no-op against the stale state (a delivery for a wait that, in the stale state,
+        does not exist yet) would be dropped silently.
+        """
+        self._forget = True
 
     def process(self, records: Sequence[InboundRecord], now: float) -> BatchOutcome:
+        if self._forget:  # set from the event loop; cleared here, on the thread that uses the cache
+            self._forget = False
+            self._cache.clear()
         outcome = BatchOutcome()
         decoded = [(record, self._decode(record, outcome, now)) for record in records]
         commands = [(record, command) for record, command in decoded if command is not None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 import uuid
 from typing import Any
@@ -211,3 +212,64 @@ def test_agents_split_over_two_worker_processes(service: Service) -> None:  # no
     record = service.wait_for_status([execution])[execution]
     assert record.status == "SUCCEEDED", service.log_tail()
     assert record.output == {"orderId": "s-1", "echoed": {"orderId": "s-1"}, "payment": {"amount": 3}}
+
+
+def _group_members(svc: Service) -> int:
+    from confluent_kafka.admin import AdminClient
+
+    group = f"app-{svc.prefix}"
+    admin = AdminClient({"bootstrap.servers": svc.bootstrap})
+    members = admin.describe_consumer_groups([group])[group].result(timeout=10).members
+    return sum(1 for m in members if m.assignment.topic_partitions)
+
+
+def _wait_for_waits(svc: Service, ids: list[str], count: int, timeout: float = 60) -> None:
+    store = svc.store()
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(sum(row.type == "MessageWaitStarted" for row in store.history(i)) >= count for i in ids):
+                time.sleep(1.5)  # the Subscribe records travel through the messages topic
+                return
+            time.sleep(0.2)
+    finally:
+        store.close()
+    raise AssertionError(f"executions never reached wait #{count}\n" + svc.log_tail())
+
+
+def test_partitions_that_come_back_after_a_rebalance_are_read_afresh(service: Service) -> None:  # noqa: F811
+    """What a worker cached must not outlive a rebalance: while a partition was away, it changed.
+
+    Worker A caches every execution and wait (first Message state). Worker B joins, takes half
+    the partitions, resumes those executions and registers their second waits. B leaves and A
+    gets the partitions back. A stale snapshot would take the second delivery for a wait it does
+    not know (a no-op: nothing written, nothing fenced, the message lost), and a stale
+    correlation cache would hand the second message to the finished first wait.
+    """
+    step = {"Type": "Message", "CorrelationKey": "orderId", "CorrelationValuePath": "$.orderId"}
+    service.deploy("twice", {"StartAt": "First", "States": {
+        "First": {**step, "ResultPath": "$.first", "Next": "Second"},
+        "Second": {**step, "ResultPath": "$.second", "End": True}}})
+    service.start_worker("a")
+    service.wait_until_ready(workers=1)
+    values = [f"r-{i}" for i in range(40)]
+    ids = start(service, "twice", [{"orderId": v} for v in values])
+    _wait_for_waits(service, ids, 1)
+    b = service.start_worker("b")
+    service.wait_until_ready(workers=2)
+    with service.client() as client:
+        for value in values:
+            client.send_message("orderId", value, {"step": 1})
+    _wait_for_waits(service, ids, 2)
+    service.kill(b, signal.SIGTERM)
+    deadline = time.monotonic() + 60
+    while _group_members(service) != 1:
+        assert time.monotonic() < deadline, "worker a never took the partitions back\n" + service.log_tail()
+        time.sleep(0.3)
+    with service.client() as client:
+        for value in values:
+            client.send_message("orderId", value, {"step": 2})
+    records = service.wait_for_status(ids, timeout=45)
+    finished = [r for r in records.values() if r.status == "SUCCEEDED"
+                and r.output.get("first") == {"step": 1} and r.output.get("second") == {"step": 2}]
+    assert len(finished) == len(ids), service.log_tail()

@@ -150,3 +150,32 @@ def test_a_stale_cached_snapshot_is_fenced_off_and_reloaded() -> None:
     assert outcome.applied == 1
     record = h.store.describe(start.execution_id)
     assert record is not None and record.status == "ABORTED" and record.snapshot["tasks"] == {}
+
+
+TWICE = {"StartAt": "First", "States": {
+    "First": {"Type": "Message", "CorrelationKey": "k", "CorrelationValuePath": "$.v", "ResultPath": "$.first",
+              "Next": "Second"},
+    "Second": {"Type": "Message", "CorrelationKey": "k", "CorrelationValuePath": "$.v", "ResultPath": "$.second",
+               "End": True}}}
+
+
+def test_after_a_rebalance_a_worker_reads_executions_another_worker_moved_on() -> None:
+    """Worker A caches an execution, B moves it on while it owns the partition, A gets it back.
+
+    A's cached snapshot still waits in First, so B's later delivery for Second would be a no-op
+    against it: nothing written, so nothing fenced, and the delivery lost. Forgetting the cache
+    on rebalance makes A read the execution afresh.
+    """
+    a = Harness()
+    a.store.deploy("twice", TWICE)
+    b = ExecutionProcessor(a.store, CAT)
+    start = wire.StartExecution.create("twice", {"v": 1}, name="t-1")
+    _, out = a.run(a.record(start))
+    [first] = of(out, wire.Subscribe)
+    moved = b.process([a.record(wire.MessageDelivered(start.execution_id, first.subscription_id, "one"))], NOW)
+    [second] = [codec.decode(o.value) for o in moved.publish if isinstance(codec.decode(o.value), wire.Subscribe)]
+    a.processor.forget_cached()
+    a.run(a.record(wire.MessageDelivered(start.execution_id, second.subscription_id, "two")))
+    record = a.store.describe(start.execution_id)
+    assert record is not None and record.status == "SUCCEEDED"
+    assert record.output == {"v": 1, "first": "one", "second": "two"}
