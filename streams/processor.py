@@ -96,8 +96,9 @@ class ExecutionProcessor:
         self._definitions: dict[tuple[str, int], engine.Definition] = {}
         self._machines: dict[tuple[str, int | None], Any] = {}
         # Snapshots this worker committed last, so a busy execution is not re-read from Postgres
-        # for every command. Safe because commit_batch fences on the last applied offset: a stale
-        # entry (another worker moved the execution on) is refused or recognised as a replay.
+        # for every command. Dropped on every rebalance (forget_cached), since another worker may
+        # have moved the executions on meanwhile; commit_batch also fences on the last applied
+        # offset, refusing a stale entry whose batch writes anything.
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
         self.cache_size = cache_size
         self._forget = False
