@@ -5,6 +5,7 @@ calls block; the event loop keeps consuming), publishes what the core produced, 
 lets faust commit the input offsets. Agents never skip input: bad records become dead letters
 inside the cores, and an infrastructure failure (database or broker down) is retried with
 backoff while the partition waits; input is acknowledged only after its effects are published.
+The batching and in-order finishing every agent shares is in agent_loop.py.
 
     create_app(settings, handlers) -> faust.App
 """
@@ -16,17 +17,17 @@ import contextlib
 import logging
 import tempfile
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 import faust
 
 from engine import events as ev
 from engine.runner import Handler, call_handler
+from streams.agent_loop import Finish, batched_agent, in_thread, inbound, retrying, topic
 from streams.agent_stats import GC_PAUSES, BatchTimings, ExecutionCounters
 from streams.correlation import CorrelationService
 from streams.correlation_cache import CorrelationCache
@@ -40,12 +41,7 @@ from topics import messages as wire
 from topics.catalogue import Catalogue
 
 log = logging.getLogger("stepstream")
-T = TypeVar("T")
 
-#: Backoff bounds when the database or broker fails under an agent (seconds).
-RETRY_FIRST, RETRY_MAX = 0.2, 10.0
-#: How many applied batches may wait for their finishing steps (acks, commits) before an agent stops taking more.
-MAX_FINISHING = 8
 
 
 @dataclass
@@ -126,120 +122,25 @@ def create_app(settings: Settings, *, handlers: Mapping[str, Handler] | None = N
     return app
 
 
-def _topic(app: faust.App, name: str, partitions: int) -> Any:
-    return app.topic(name, key_type=bytes, value_type=bytes, partitions=partitions)
-
-
-def _inbound(events: list[Any]) -> list[InboundRecord]:
-    return [InboundRecord(e.message.partition, e.message.offset, e.message.key, e.message.value) for e in events]
-
-
-async def _retrying(what: str, attempt: Callable[[], Awaitable[T]]) -> T:
-    """Run ``attempt`` until it succeeds: input is never skipped because infrastructure failed."""
-    delay = RETRY_FIRST
-    while True:
-        try:
-            return await attempt()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("%s failed; retrying in %.1fs", what, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, RETRY_MAX)
-
-
-async def _in(thread: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
-    return await asyncio.get_running_loop().run_in_executor(thread, fn, *args)
-
-
 # ---------------------------------------------------------------------- executions
 
 
-#: What a batch still has to do after it is durable (publish its effects); None when nothing.
-Finish = Callable[[], Awaitable[None]] | None
-
-
-def _batched_agent(app: faust.App, runtime: Runtime, topic_name: str, name: str, max_batch: int,
-                   apply: Callable[[list[Any]], Awaitable[Finish]]) -> None:
-    """An agent whose batches are what has arrived, never what a timer waited for.
-
-    The agent only queues events (unacknowledged); a processing loop takes everything queued so
-    far as one batch. While a batch is applied the agent keeps consuming, so batches grow with
-    load and a lone record is handled at once. ``apply`` hands the batch's effects to the
-    producer and may return a finishing step (waiting for the broker's acknowledgements, then
-    whatever must follow them): finishing steps run while later batches are applied, one after
-    another in batch order, at most ``MAX_FINISHING`` behind. Events are acknowledged (their
-    offsets become committable) only after their batch has fully finished.
-    """
-    topic = _topic(app, topic_name, runtime.catalogue.partitions)
-    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=4 * max_batch)
-
-    timings = runtime.timings.setdefault(name, BatchTimings(name))
-
-    async def consume(stream: Any) -> None:
-        async for event in stream.noack().events():
-            await queue.put(event)
-
-    async def drain() -> None:
-        finishing = _Finishing(name)
-        while True:
-            batch = [await queue.get()]
-            while len(batch) < max_batch and not queue.empty():
-                batch.append(queue.get_nowait())
-            timings.picked(time.time(), [event.message.timestamp for event in batch])
-            began = time.perf_counter()
-            finish = await _retrying(name, partial(apply, batch))
-            timings.applied(time.perf_counter() - began)
-            await finishing.add(finish, batch)
-
-    drain.__name__ = f"{name}_batches"
-    app.agent(topic, name=name)(consume)
-    app.task(drain)
-
-
-class _Finishing:
-    """An agent's finishing steps, run one after another in batch order, each batch acknowledged after its own."""
-
-    def __init__(self, agent: str) -> None:
-        self.agent = agent
-        self.pending: deque[asyncio.Future[None]] = deque()
-
-    async def add(self, finish: Finish, batch: list[Any]) -> None:
-        """Queue a batch's finishing step; waits first if ``MAX_FINISHING`` are already pending."""
-        while self.pending and self.pending[0].done():
-            self.pending.popleft()
-        if len(self.pending) >= MAX_FINISHING:
-            await self.pending.popleft()
-        previous = self.pending[-1] if self.pending else None
-        if finish is None and previous is None:
-            _ack(batch)
-            return
-        self.pending.append(asyncio.ensure_future(self._run(previous, finish, batch)))
-
-    async def _run(self, previous: asyncio.Future[None] | None, finish: Finish, batch: list[Any]) -> None:
-        if previous is not None:
-            await previous
-        if finish is not None:
-            await _retrying(f"{self.agent} (finishing)", finish)
-        _ack(batch)
-
-
-def _ack(batch: list[Any]) -> None:
-    for event in batch:
-        event.ack()
+def _batched(app: faust.App, rt: Runtime, topic_name: str, name: str, max_batch: int,
+             apply: Callable[[list[Any]], Awaitable[Finish]]) -> None:
+    timings = rt.timings.setdefault(name, BatchTimings(name))
+    batched_agent(app, topic_name, rt.catalogue.partitions, name, max_batch, apply, timings)
 
 
 def _execution_agent(app: faust.App, rt: Runtime) -> None:
-    _batched_agent(app, rt, rt.catalogue.commands, "executions", rt.settings.batch_size,
-                   partial(_apply_commands, rt))
+    _batched(app, rt, rt.catalogue.commands, "executions", rt.settings.batch_size, partial(_apply_commands, rt))
 
 
 async def _apply_commands(rt: Runtime, events: list[Any]) -> Finish:
     """Apply and commit a batch and send its effects; the returned step waits for the broker's acks."""
-    records = _inbound(events)
+    records = inbound(events)
     began = time.perf_counter()
     try:
-        outcomes = [await _in(rt.execution_thread, rt.processor.process, records, time.time())]
+        outcomes = [await in_thread(rt.execution_thread, rt.processor.process, records, time.time())]
     except ConflictError:
         outcomes = await _apply_per_partition(rt, records)
     applied = time.perf_counter()
@@ -264,7 +165,7 @@ async def _settled(rt: Runtime, sent: asyncio.Future[None], records: list[Outgoi
         await sent
     except PublishError:
         log.exception("%s failed; sending the batch's records again", what)
-        await _retrying(what, partial(rt.publisher.publish, records))
+        await retrying(what, partial(rt.publisher.publish, records))
 
 
 async def _apply_per_partition(rt: Runtime, records: list[InboundRecord]) -> list[BatchOutcome]:
@@ -273,7 +174,7 @@ async def _apply_per_partition(rt: Runtime, records: list[InboundRecord]) -> lis
     for partition in sorted({r.partition for r in records}):
         part = [r for r in records if r.partition == partition]
         try:
-            outcomes.append(await _in(rt.execution_thread, rt.processor.process, part, time.time()))
+            outcomes.append(await in_thread(rt.execution_thread, rt.processor.process, part, time.time()))
         except ConflictError as exc:
             log.warning("partition %d moved to another worker; its %d queued command(s) are left to it: %s",
                         partition, len(part), exc)
@@ -286,7 +187,7 @@ def _outbox_cleaner(app: faust.App, rt: Runtime) -> None:
         keys, rt.published_outbox = rt.published_outbox, []
         if keys:
             # Its own thread: a delete (and its fsync) never holds up the next batch of commands.
-            await _retrying("deleting published outbox rows", partial(_in, rt.outbox_thread,
+            await retrying("deleting published outbox rows", partial(in_thread, rt.outbox_thread,
                                                                       rt.store.delete_outbox, keys))
 
 
@@ -313,17 +214,17 @@ def _stats_logger(app: faust.App, rt: Runtime) -> None:
 
 def _timer_agents(app: faust.App, rt: Runtime) -> None:
     async def store_timers(events: list[Any]) -> Finish:
-        await _store_timers(app, rt, _inbound(events))
+        await _store_timers(app, rt, inbound(events))
         rt.timer_wake.set()
         return None
 
-    _batched_agent(app, rt, rt.catalogue.timers, "timers", 500, store_timers)
+    _batched(app, rt, rt.catalogue.timers, "timers", 500, store_timers)
 
     @app.task
     async def fire_timers() -> None:
         while True:
-            await _retrying("firing timers", partial(_fire_due, app, rt))
-            next_due = await _in(rt.timer_thread, rt.timers.next_due)
+            await retrying("firing timers", partial(_fire_due, app, rt))
+            next_due = await in_thread(rt.timer_thread, rt.timers.next_due)
             pause = rt.settings.timer_tick_seconds * 10
             if next_due is not None:
                 pause = min(pause, max(0.0, next_due - time.time()))
@@ -340,28 +241,28 @@ def _owned(app: faust.App, topic: str) -> set[int]:
 
 
 async def _store_timers(app: faust.App, rt: Runtime, records: list[InboundRecord]) -> None:
-    await _in(rt.timer_thread, rt.timers.assign, _owned(app, rt.catalogue.timers))
-    letters = await _in(rt.timer_thread, rt.timers.handle, records, time.time())
+    await in_thread(rt.timer_thread, rt.timers.assign, _owned(app, rt.catalogue.timers))
+    letters = await in_thread(rt.timer_thread, rt.timers.handle, records, time.time())
     await rt.publisher.publish(letters)
 
 
 async def _fire_due(app: faust.App, rt: Runtime) -> None:
-    await _in(rt.timer_thread, rt.timers.assign, _owned(app, rt.catalogue.timers))
-    due = await _in(rt.timer_thread, rt.timers.due, time.time())
+    await in_thread(rt.timer_thread, rt.timers.assign, _owned(app, rt.catalogue.timers))
+    due = await in_thread(rt.timer_thread, rt.timers.due, time.time())
     if not due:
         return
     await rt.publisher.publish([out for _, _, out in due])
     keys = [key for key, _, _ in due]
     times = [fire_at for _, fire_at, _ in due]
-    await _in(rt.timer_thread, rt.timers.fired, keys, times, time.time())
+    await in_thread(rt.timer_thread, rt.timers.fired, keys, times, time.time())
 
 
 # ---------------------------------------------------------------------- correlation
 
 
 def _correlation_agent(app: faust.App, rt: Runtime) -> None:
-    _batched_agent(app, rt, rt.catalogue.messages, "correlation", 500,
-                   lambda events: _correlate(rt, _inbound(events)))
+    _batched(app, rt, rt.catalogue.messages, "correlation", 500,
+                   lambda events: _correlate(rt, inbound(events)))
 
 
 async def _correlate(rt: Runtime, records: list[InboundRecord]) -> Finish:
@@ -371,14 +272,14 @@ async def _correlate(rt: Runtime, records: list[InboundRecord]) -> Finish:
     sends and commits are retried on their own.
     """
     now = time.time()
-    plan = await _retrying("correlation (planning)", partial(_in, rt.correlation_thread, rt.correlation.plan,
+    plan = await retrying("correlation (planning)", partial(in_thread, rt.correlation_thread, rt.correlation.plan,
                                                             records, now))
     sent = rt.publisher.send(plan.publish)
 
     async def settle_then_commit() -> None:
         await _settled(rt, sent, plan.publish, "correlation (publishing)")  # durable before it is forgotten
-        await _retrying("correlation (committing)",
-                        partial(_in, rt.correlation_commit_thread, rt.correlation.commit, plan, now))
+        await retrying("correlation (committing)",
+                        partial(in_thread, rt.correlation_commit_thread, rt.correlation.commit, plan, now))
 
     return settle_then_commit
 
@@ -404,19 +305,19 @@ def _task_agent(app: faust.App, rt: Runtime) -> None:
     broker per batch instead of per task); a request is acknowledged only after its answer is
     published.
     """
-    topic = _topic(app, rt.catalogue.tasks, rt.catalogue.partitions)
+    tasks_topic = topic(app, rt.catalogue.tasks, rt.catalogue.partitions)
     slots = asyncio.Semaphore(rt.settings.task_concurrency)
     answers: asyncio.Queue[tuple[Outgoing, Any]] = asyncio.Queue()
     running: set[asyncio.Task[None]] = set()
 
     async def run_one(event: Any) -> None:
         try:
-            answer = await _run_task(rt, _inbound([event])[0])
+            answer = await _run_task(rt, inbound([event])[0])
         finally:
             slots.release()
         await answers.put((answer, event))
 
-    @app.agent(topic, name="tasks")
+    @app.agent(tasks_topic, name="tasks")
     async def tasks(stream: Any) -> None:
         async for event in stream.noack().events():
             await slots.acquire()
@@ -430,7 +331,7 @@ def _task_agent(app: faust.App, rt: Runtime) -> None:
             batch = [await answers.get()]
             while not answers.empty():
                 batch.append(answers.get_nowait())
-            await _retrying("answering tasks", partial(rt.publisher.publish, [answer for answer, _ in batch]))
+            await retrying("answering tasks", partial(rt.publisher.publish, [answer for answer, _ in batch]))
             for _, event in batch:
                 event.ack()
 
@@ -445,7 +346,7 @@ async def _run_task(rt: Runtime, record: InboundRecord) -> Outgoing:
         return dead_letter(rt.catalogue, rt.catalogue.tasks, record, f"undecodable task request: {exc}")
     effect = ev.RunTask(request.task_token, request.resource, request.handler, request.payload, request.state,
                         request.wait_for_callback, request.heartbeat_seconds)
-    result = await _in(rt.task_threads, call_handler, rt.handlers, effect)
+    result = await in_thread(rt.task_threads, call_handler, rt.handlers, effect)
     answer: wire.Command
     if isinstance(result, ev.TaskSucceeded):
         answer = wire.SendTaskSuccess(request.task_token, result.output)
