@@ -669,3 +669,41 @@ def test_a_store_whose_connections_were_killed_recovers_on_the_next_call(postgre
     finally:
         store.close()
         admin.dispose()
+
+
+def test_reads_take_one_round_trip_and_keep_the_connections_prepared_statements(postgres_dsn: str,
+                                                                                 schema: str) -> None:
+    """The agents' hot reads: no BEGIN, no ROLLBACK, no DEALLOCATE ALL (which would make the next
+    commit_batch on the connection parse its statement again)."""
+    url = make_url(postgres_dsn)
+    counter = _RoundTripCounter(url.host or "127.0.0.1", url.port or 5432)
+    proxied = url.set(host="127.0.0.1", port=counter.port, query={"sslmode": "disable", "gssencmode": "disable"}
+                      ).render_as_string(hide_password=False)
+    store = SqlStore(proxied, schema=schema, pool_size=1)
+    try:
+        store.migrate()
+        store.commit_batch(_small_batches(1, 0))
+        prepared = _prepared_statements(store)
+        assert prepared, "commit_batch prepares its statement"
+        statements = {"seen_message_ids": 1, "find_correlations": 2, "load_executions": 1}
+        reads = {"seen_message_ids": lambda: store.seen_message_ids(["m-1", "m-2"], time.time()),
+                 "find_correlations": lambda: store.find_correlations([("k", "v")], time.time()),
+                 "load_executions": lambda: store.load_executions(["e-1"])}
+        trips = {}
+        for name, read in reads.items():
+            read()  # the first call of a statement may take longer (psycopg prepares it after a few)
+            before = counter.round_trips
+            read()
+            trips[name] = counter.round_trips - before
+        assert trips == statements  # one round trip per statement, nothing around them
+        assert prepared <= _prepared_statements(store)
+    finally:
+        with store.engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        store.close()
+        counter.close()
+
+
+def _prepared_statements(store: SqlStore) -> set[str]:
+    with store._reading() as conn:
+        return set(conn.execute(text("SELECT statement FROM pg_prepared_statements")).scalars())
