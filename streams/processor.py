@@ -337,9 +337,7 @@ def _wire_effects(execution_id: str, effects: Sequence[ev.Effect], now: float, i
                 records.append(wire.ChildExecutionFinished(item.snapshot.parent_execution, execution_id, effect.status,
                                                            effect.output, effect.error, effect.cause))
             case ev.RunTask():
-                records.append(wire.TaskRequested(execution_id, effect.token, effect.resource, effect.handler,
-                                                  effect.payload, effect.state, effect.heartbeat_seconds,
-                                                  effect.wait_for_callback))
+                records.append(wire.TaskRequested.from_effect(execution_id, effect))
             case ev.ScheduleTimer():
                 records.append(wire.ScheduleTimer(execution_id, effect.timer_id, effect.fire_at, effect.purpose))
             case ev.CancelTimer():

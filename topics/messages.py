@@ -26,7 +26,7 @@ from topics.commands import (
     StopExecution,
     TimerFired,
 )
-from topics.ids import parse_task_token, public_task_token
+from topics.ids import parse_task_token
 
 #: The history event types that end an execution.
 TERMINAL_EVENT_TYPES = frozenset({"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"})
@@ -174,10 +174,13 @@ class TaskRequested:
 
     @classmethod
     def from_effect(cls, execution_id: str, run_task: Any) -> TaskRequested:
-        """The wire form of an engine ``RunTask`` effect (its engine token made public)."""
-        return cls(execution_id, public_task_token(execution_id, run_task.token), run_task.resource,
-                   run_task.handler, run_task.payload, run_task.state, run_task.heartbeat_seconds,
-                   run_task.wait_for_callback)
+        """The wire form of an engine ``RunTask`` effect.
+
+        The service gives the engine :func:`~topics.ids.public_task_token` as its token factory,
+        so the effect's token is already the public one.
+        """
+        return cls(execution_id, run_task.token, run_task.resource, run_task.handler, run_task.payload,
+                   run_task.state, run_task.heartbeat_seconds, run_task.wait_for_callback)
 
     @property
     def external(self) -> bool:

@@ -380,7 +380,9 @@ def test_engine_shapes_convert() -> None:
     history = ev.HistoryEvent(2, "PassStateEntered", 3.0, 1, {"name": "P"})
     assert ExecutionEvent.from_history(EXECUTION, history) == ExecutionEvent(EXECUTION, 2, "PassStateEntered", 3.0,
                                                                              {"name": "P"}, 1)
-    run = ev.RunTask("tok", "arn:aws:states:::lambda:invoke", "fn", {"x": 1}, "Call", False, 30)
+    # The service's engine makes public tokens (task_token=public_task_token).
+    run = ev.RunTask(public_task_token(EXECUTION, "tok"), "arn:aws:states:::lambda:invoke", "fn", {"x": 1}, "Call",
+                     False, 30)
     request = TaskRequested.from_effect(EXECUTION, run)
     assert parse_task_token(request.task_token) == (EXECUTION, "tok")
     assert (request.handler, request.heartbeat_seconds, request.external) == ("fn", 30, False)
