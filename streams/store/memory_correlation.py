@@ -73,16 +73,12 @@ class MemoryCorrelation:
     def find_correlations(self, correlations: Iterable[tuple[str, Any]], now: float
                           ) -> dict[Correlation, tuple[list[Subscription], list[BufferedMessage]]]:
         """Waits and unexpired buffered messages of many (key, value) pairs, oldest first (nothing changes)."""
-        wanted = [correlation(key, value) for key, value in correlations]
         found: dict[Correlation, tuple[list[Subscription], list[BufferedMessage]]] = {}
-        with self._lock:
-            for key in wanted:
-                if key in found:
-                    continue
-                waits = sorted(self._subscriptions.get(key, {}).values(), key=_subscription_age)
-                live = sorted((m for m in self._buffered.get(key, {}).values() if m.expires_at > now),
-                              key=_message_age)
-                found[key] = ([copy_subscription(s) for s in waits], [copy_buffered(m) for m in live])
+        with self._lock:  # one consistent view, as the SQL store's single statement per table gives
+            for key, value in correlations:
+                slot = correlation(key, value)
+                if slot not in found:
+                    found[slot] = (self.find_subscriptions(key, value), self.find_buffered(key, value, now))
         return found
 
     def take_buffered(self, correlation_key: str, correlation_value: Any, now: float) -> BufferedMessage | None:
@@ -96,9 +92,7 @@ class MemoryCorrelation:
 
     def message_seen(self, message_id: str, now: float) -> bool:
         """Whether the id was seen within the retention window (nothing changes)."""
-        with self._lock:
-            seen_at = self._seen.get(message_id)
-        return seen_at is not None and seen_at > now - self.message_retention_seconds
+        return bool(self.seen_message_ids([message_id], now))
 
     def seen_message_ids(self, message_ids: Iterable[str], now: float) -> set[str]:
         """The ids among these seen within the retention window (nothing changes)."""
