@@ -43,7 +43,6 @@ from topics.catalogue import Catalogue
 log = logging.getLogger("stepstream")
 
 
-
 @dataclass
 class Runtime:
     """What the agents share: settings, store, publisher, cores, and one thread per core."""
@@ -187,8 +186,8 @@ def _outbox_cleaner(app: faust.App, rt: Runtime) -> None:
         keys, rt.published_outbox = rt.published_outbox, []
         if keys:
             # Its own thread: a delete (and its fsync) never holds up the next batch of commands.
-            await retrying("deleting published outbox rows", partial(in_thread, rt.outbox_thread,
-                                                                      rt.store.delete_outbox, keys))
+            await retrying("deleting published outbox rows",
+                           partial(in_thread, rt.outbox_thread, rt.store.delete_outbox, keys))
 
 
 def _stats_logger(app: faust.App, rt: Runtime) -> None:
@@ -261,8 +260,7 @@ async def _fire_due(app: faust.App, rt: Runtime) -> None:
 
 
 def _correlation_agent(app: faust.App, rt: Runtime) -> None:
-    _batched(app, rt, rt.catalogue.messages, "correlation", 500,
-                   lambda events: _correlate(rt, inbound(events)))
+    _batched(app, rt, rt.catalogue.messages, "correlation", 500, lambda events: _correlate(rt, inbound(events)))
 
 
 async def _correlate(rt: Runtime, records: list[InboundRecord]) -> Finish:
@@ -272,14 +270,14 @@ async def _correlate(rt: Runtime, records: list[InboundRecord]) -> Finish:
     sends and commits are retried on their own.
     """
     now = time.time()
-    plan = await retrying("correlation (planning)", partial(in_thread, rt.correlation_thread, rt.correlation.plan,
-                                                            records, now))
+    plan = await retrying("correlation (planning)",
+                          partial(in_thread, rt.correlation_thread, rt.correlation.plan, records, now))
     sent = rt.publisher.send(plan.publish)
 
     async def settle_then_commit() -> None:
         await _settled(rt, sent, plan.publish, "correlation (publishing)")  # durable before it is forgotten
         await retrying("correlation (committing)",
-                        partial(in_thread, rt.correlation_commit_thread, rt.correlation.commit, plan, now))
+                       partial(in_thread, rt.correlation_commit_thread, rt.correlation.commit, plan, now))
 
     return settle_then_commit
 
