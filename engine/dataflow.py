@@ -160,7 +160,12 @@ def check_variable_sizes(assigned: dict[str, Any], visible: dict[str, Any]) -> N
     if sum(sizes.values()) > MAX_ASSIGN_BYTES:
         raise EvaluationError(StatesError.RUNTIME, f"The Assign field's variables total {sum(sizes.values())} "
                                                    f"bytes, over the {MAX_ASSIGN_BYTES}-byte limit.")
-    kept = sum(payload_size(value) for name, value in visible.items() if name not in assigned)
+    others = [value for name, value in visible.items() if name not in assigned]
+    # Every variable passed the per-variable limit when it was assigned, so up to 39 others
+    # cannot reach the execution's limit: only states with more pay for measuring them all.
+    if len(others) * MAX_VARIABLE_BYTES + sum(sizes.values()) <= MAX_EXECUTION_VARIABLES_BYTES:
+        return
+    kept = sum(payload_size(value) for value in others)
     if kept + sum(sizes.values()) > MAX_EXECUTION_VARIABLES_BYTES:
         raise EvaluationError(StatesError.RUNTIME, f"The execution's variables would total over "
                                                    f"{MAX_EXECUTION_VARIABLES_BYTES} bytes.")

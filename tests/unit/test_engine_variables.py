@@ -73,6 +73,36 @@ def test_size_limits_fail_with_states_runtime() -> None:
     assert "limit of a variable" in (outcome.cause or "")
 
 
+def test_the_execution_wide_limit_counts_every_variable() -> None:
+    """41 variables of 250 KiB pass one by one but together exceed AWS's 10 MiB per execution."""
+    def pad(name: str) -> str:
+        return f"{{% $pad('{name}', {250 * 1024}, 'x') %}}"
+
+    def states(count: int) -> dict[str, Any]:
+        chain = {f"S{i}": {"Type": "Pass", "Assign": {f"v{i}": pad(f"v{i}")}, "Next": f"S{i + 1}"}
+                 for i in range(count)}
+        chain[f"S{count}"] = {"Type": "Pass", "Output": {}, "End": True}
+        return {"QueryLanguage": "JSONata", "StartAt": "S0", "States": chain}
+
+    assert run(states(40)).status == "SUCCEEDED"  # 40 x 250 KiB = 9.8 MiB
+    outcome = run(states(41))
+    assert (outcome.status, outcome.error) == ("FAILED", "States.Runtime")
+    assert "execution's variables" in (outcome.cause or "")
+
+
+def test_a_few_variables_are_not_measured_again_on_every_assign(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below 40 variables the execution-wide limit cannot be reached: only the assigned values are sized."""
+    from engine import dataflow
+
+    measured: list[Any] = []
+    real = dataflow.payload_size
+    monkeypatch.setattr(dataflow, "payload_size", lambda value: measured.append(value) or real(value))
+    dataflow.check_variable_sizes({"new": 1}, {f"old{i}": {"big": "x" * 100} for i in range(39)})
+    assert measured == [1]
+    dataflow.check_variable_sizes({"new": 1}, {f"old{i}": {"big": "x" * 100} for i in range(40)})
+    assert len(measured) == 1 + 1 + 40
+
+
 @pytest.mark.parametrize("language", ["JSONPath", "JSONata"])
 def test_assign_in_both_languages(language: str) -> None:
     value = "{% $states.input.n + 1 %}" if language == "JSONata" else None
