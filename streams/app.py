@@ -33,7 +33,7 @@ from streams.correlation import CorrelationService
 from streams.correlation_cache import CorrelationCache
 from streams.processor import BatchOutcome, ExecutionProcessor, InboundRecord, dead_letter
 from streams.publisher import Outgoing, Publisher, PublishError
-from streams.settings import Settings
+from streams.settings import AGENTS, Settings
 from streams.store import ConflictError, Store
 from streams.timers import TimerService
 from topics import codec
@@ -69,10 +69,6 @@ class Runtime:
         self.stats = ExecutionCounters()
         self.timings: dict[str, BatchTimings] = {}
         self.published_outbox: list[tuple[str, int]] = []
-
-
-#: The agents a worker can run; ``stepstream worker --agents`` picks a subset.
-AGENTS = ("executions", "timers", "correlation", "tasks")
 
 
 def create_app(settings: Settings, *, handlers: Mapping[str, Handler] | None = None,

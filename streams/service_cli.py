@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from streams.settings import Settings
+from streams.settings import Settings, agent_list
 
 
 def add_commands(sub: Any) -> None:
@@ -113,15 +113,14 @@ def _print(value: Any) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from streams.app import AGENTS
     from streams.worker import run_worker
 
-    settings = _settings(args)
+    try:
+        settings = _settings(args)
+        agents = agent_list(args.agents, "--agents") or settings.agents
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
     modules = tuple(args.handlers) or settings.handler_modules
-    agents = tuple(a for a in args.agents.split(",") if a) if args.agents else settings.agents
-    unknown = set(agents) - set(AGENTS)
-    if unknown:
-        raise SystemExit(f"--agents: unknown agent(s) {', '.join(sorted(unknown))}; choose from {', '.join(AGENTS)}")
     return run_worker(Settings(**{**settings.__dict__, "handler_modules": modules, "agents": agents}),
                       loglevel=args.loglevel)
 

@@ -22,6 +22,24 @@ def _env_float(name: str, default: float) -> float:
     return float(value) if value else default
 
 
+#: The agents a worker can run; ``stepstream worker --agents`` / ``STEPSTREAM_AGENTS`` pick a subset.
+AGENTS = ("executions", "timers", "correlation", "tasks")
+
+
+def comma_list(text: str | None) -> tuple[str, ...]:
+    """``"a, b,,c"`` -> ``("a", "b", "c")``."""
+    return tuple(item.strip() for item in (text or "").split(",") if item.strip())
+
+
+def agent_list(text: str | None, source: str) -> tuple[str, ...]:
+    """The agents named in ``text`` (empty when none); ValueError naming ``source`` for an unknown one."""
+    agents = comma_list(text)
+    unknown = sorted(set(agents) - set(AGENTS))
+    if unknown:
+        raise ValueError(f"{source}: unknown agent(s) {', '.join(unknown)}; choose from {', '.join(AGENTS)}")
+    return agents
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a worker or CLI command needs to reach the bus and the database."""
@@ -40,7 +58,7 @@ class Settings:
     """``STEPSTREAM_APP_ID``: the consumer group of the workers."""
     worker_name: str = field(default_factory=socket.gethostname)
     """``STEPSTREAM_WORKER_NAME``: this worker's name in logs and metrics."""
-    agents: tuple[str, ...] = ("executions", "timers", "correlation", "tasks")
+    agents: tuple[str, ...] = AGENTS
     """``STEPSTREAM_AGENTS``: which agents this worker runs (comma-separated; default all). Running
     them in separate processes gives each its own core (one Python process uses one core)."""
     handler_modules: tuple[str, ...] = ()
@@ -73,8 +91,8 @@ class Settings:
             partitions=_env_int("STEPSTREAM_PARTITIONS", cls.partitions),
             app_id=os.environ.get("STEPSTREAM_APP_ID", cls.app_id),
             worker_name=os.environ.get("STEPSTREAM_WORKER_NAME") or socket.gethostname(),
-            handler_modules=tuple(m for m in handlers.split(",") if m),
-            agents=tuple(a for a in os.environ.get("STEPSTREAM_AGENTS", "").split(",") if a) or cls.agents,
+            handler_modules=comma_list(handlers),
+            agents=agent_list(os.environ.get("STEPSTREAM_AGENTS"), "STEPSTREAM_AGENTS") or cls.agents,
             batch_size=_env_int("STEPSTREAM_BATCH_SIZE", cls.batch_size),
             task_concurrency=_env_int("STEPSTREAM_TASK_CONCURRENCY", cls.task_concurrency),
             timer_tick_seconds=_env_float("STEPSTREAM_TIMER_TICK", cls.timer_tick_seconds),

@@ -51,3 +51,25 @@ def test_run_reports_a_caught_failure(capsys: pytest.CaptureFixture[str]) -> Non
 
 def test_run_rejects_bad_input_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(ORDER), "--input", "{not json"]) == 2
+
+
+def test_worker_agent_lists_are_parsed_and_checked_alike_from_flag_and_environment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from streams.settings import AGENTS, Settings, agent_list
+
+    assert agent_list(" executions, timers,,", "--agents") == ("executions", "timers")
+    assert agent_list(None, "--agents") == ()
+    monkeypatch.setenv("STEPSTREAM_AGENTS", "correlation,tasks")
+    monkeypatch.setenv("STEPSTREAM_HANDLERS", "a.b, c.d")
+    settings = Settings.from_env()
+    assert (settings.agents, settings.handler_modules) == (("correlation", "tasks"), ("a.b", "c.d"))
+    monkeypatch.delenv("STEPSTREAM_AGENTS")
+    assert Settings.from_env().agents == AGENTS
+    monkeypatch.setenv("STEPSTREAM_AGENTS", "executions,timer")
+    with pytest.raises(ValueError, match="STEPSTREAM_AGENTS: unknown agent.s. timer; choose from executions"):
+        Settings.from_env()
+
+
+def test_worker_refuses_an_unknown_agent_before_starting() -> None:
+    with pytest.raises(SystemExit, match="--agents: unknown agent.s. correlator"):
+        main(["worker", "--agents", "executions,correlator"])
