@@ -1,5 +1,7 @@
 """JSONPath as AWS Step Functions evaluates it (AWS runs Jayway JsonPath).
 
+The syntax (segments, roots, filters) is parsed in :mod:`engine.jsonpath_syntax`.
+
 A path is parsed once (``compile_path`` is cached) into a :class:`CompiledPath`. Definite
 paths (only fields and single indexes: the ASL "Reference Path") keep a tuple of keys walked by a
 tiny loop, which is the hot path of every transition. Everything else (wildcards, slices, unions,
@@ -17,17 +19,12 @@ from typing import Any
 
 from engine.context import EvalContext
 from engine.errors import EvaluationError, StatesError
+from engine.jsonpath_syntax import CONTEXT, DATA, PathSyntaxError, parse_root, parse_segments
 
-DATA, CONTEXT, VARIABLE = "data", "context", "variable"
 _MISSING: Any = object()
-_NAME_STOP = ".[( "
 _JAVA_TYPES = {bool: "java.lang.Boolean", int: "java.lang.Integer", float: "java.lang.Double",
                str: "java.lang.String", list: "java.util.ArrayList", dict: "java.util.LinkedHashMap"}
 _PROVIDER = "com.jayway.jsonpath.spi.json.JacksonJsonProvider"
-
-
-class PathSyntaxError(ValueError):
-    """The text of a path is not valid JSONPath; the message says what is wrong and where."""
 
 
 class PathNotFound(Exception):  # noqa: N818 - mirrors Jayway's PathNotFoundException
@@ -51,24 +48,11 @@ def _compile(text: str) -> CompiledPath:
     src = text.strip()
     if not src.startswith("$"):
         raise PathSyntaxError(f"Path must start with '$': {text!r}")
-    root, variable, pos = _parse_root(src)
-    segments, pos = _parse_segments(src, pos)
+    root, variable, pos = parse_root(src)
+    segments, pos = parse_segments(src, pos)
     if pos != len(src):
         raise PathSyntaxError(f"Illegal character at position {pos} in path {text!r}")
     return CompiledPath(text, root, variable, segments)
-
-
-def _parse_root(src: str) -> tuple[str, str | None, int]:
-    if src.startswith("$$"):
-        return CONTEXT, None, 2
-    end = 1
-    while end < len(src) and (src[end].isalnum() or src[end] == "_"):
-        end += 1
-    if end == 1:
-        return DATA, None, 1
-    if src[1].isdigit():
-        raise PathSyntaxError(f"Illegal character at position 1 in path {src!r}")
-    return VARIABLE, src[1:end], end
 
 
 class CompiledPath:
@@ -247,136 +231,6 @@ def _segment_text(seg: tuple[Any, ...]) -> str:
     if kind == "scan":
         return ".." + _segment_text(seg[1])
     return {"wild": "[*]", "filter": "[?]"}.get(kind, f".{seg[1]}()")
-
-
-# ---------------------------------------------------------------- parsing of segments
-
-
-def _parse_segments(src: str, pos: int) -> tuple[list[tuple[Any, ...]], int]:
-    """Parse segments from ``pos`` until the end or a character that cannot start one."""
-    segments: list[tuple[Any, ...]] = []
-    n = len(src)
-    while pos < n and src[pos] in ".[":
-        if segments and segments[-1][0] == "func":
-            raise PathSyntaxError(f"A function must be the last element of path {src!r}")
-        if src.startswith("..", pos):
-            seg, pos = _parse_after_dot(src, pos + 2, scan=True)
-            segments.append(("scan", seg))
-        elif src[pos] == ".":
-            seg, pos = _parse_after_dot(src, pos + 1, scan=False)
-            segments.append(seg)
-        else:
-            seg, pos = _parse_bracket(src, pos)
-            segments.append(seg)
-    return segments, pos
-
-
-def _parse_after_dot(src: str, pos: int, *, scan: bool) -> tuple[tuple[Any, ...], int]:
-    if pos >= len(src) or src[pos] in ". ":
-        raise PathSyntaxError(f"Path must not end with a '.' or '..': {src!r}")
-    if src[pos] == "*":
-        return ("wild",), pos + 1
-    if src[pos] == "[":
-        return _parse_bracket(src, pos)
-    end = pos
-    while end < len(src) and src[end] not in _NAME_STOP:
-        end += 1
-    name = src[pos:end]
-    if not name:
-        raise PathSyntaxError(f"Empty property name at position {pos} in path {src!r}")
-    if end < len(src) and src[end] == "(" and not scan:
-        close = src.find(")", end)
-        if close < 0:
-            raise PathSyntaxError(f"Unclosed function call at position {end} in path {src!r}")
-        return ("func", name), close + 1
-    return ("field", name), end
-
-
-def _parse_bracket(src: str, pos: int) -> tuple[tuple[Any, ...], int]:
-    inner = _skip_spaces(src, pos + 1)
-    if inner >= len(src):
-        raise PathSyntaxError(f"Unclosed '[' at position {pos} in path {src!r}")
-    if src[inner] in "'\"":
-        return _parse_quoted_names(src, inner)
-    if src[inner] == "?":
-        return _parse_filter_bracket(src, inner)
-    close = src.find("]", inner)
-    if close < 0:
-        raise PathSyntaxError(f"Unclosed '[' at position {pos} in path {src!r}")
-    body = src[inner:close].strip()
-    try:
-        if body == "*":
-            return ("wild",), close + 1
-        if ":" in body:
-            start, end = (int(part) if part.strip() else None for part in body.split(":", 1))
-            return ("slice", start, end), close + 1
-        if "," in body:
-            return ("indexes", tuple(int(part) for part in body.split(","))), close + 1
-        return ("index", int(body)), close + 1
-    except ValueError:
-        raise PathSyntaxError(f"Invalid array index or slice '[{body}]' in path {src!r}") from None
-
-
-def _parse_quoted_names(src: str, pos: int) -> tuple[tuple[Any, ...], int]:
-    # Like the Jayway version AWS runs: a backslash only protects the next character from ending
-    # the name and is kept as written (no unescaping), e.g. $['Test\"Name'].
-    names: list[str] = []
-    while True:
-        quote = src[pos]
-        end = pos + 1
-        while end < len(src) and src[end] != quote:
-            end += 2 if src[end] == "\\" else 1
-        if end >= len(src):
-            raise PathSyntaxError(f"Unclosed quote at position {pos} in path {src!r}")
-        names.append(src[pos + 1:end])
-        pos = _skip_spaces(src, end + 1)
-        if pos < len(src) and src[pos] == "]":
-            break
-        if pos >= len(src) or src[pos] != ",":
-            raise PathSyntaxError(f"Property must be separated by comma or terminated by ']' in path {src!r}")
-        pos = _skip_spaces(src, pos + 1)
-        if pos >= len(src) or src[pos] not in "'\"":
-            raise PathSyntaxError(f"Found empty property at index {pos} in path {src!r}")
-    return (("field", names[0]) if len(names) == 1 else ("fields", tuple(names))), pos + 1
-
-
-def _skip_spaces(src: str, pos: int) -> int:
-    while pos < len(src) and src[pos] == " ":
-        pos += 1
-    return pos
-
-
-def _parse_filter_bracket(src: str, pos: int) -> tuple[tuple[Any, ...], int]:
-    # The filter expression itself is delegated to jsonpath-ng; only its extent is found here.
-    start = _skip_spaces(src, pos + 1)
-    if not src.startswith("(", start):
-        raise PathSyntaxError(f"Expected '(' after '[?' at position {start} in path {src!r}")
-    depth, quote, end = 0, "", start
-    while end < len(src):
-        char = src[end]
-        if quote:
-            quote = "" if char == quote else quote
-            end += 2 if char == "\\" else 1
-            continue
-        quote = char if char in "'\"" else ""
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        end += 1
-        if depth == 0:
-            break
-    close = _skip_spaces(src, end)
-    if depth or not src.startswith("]", close):
-        raise PathSyntaxError(f"Filter must be closed by ')]' at position {close} in path {src!r}")
-    return ("filter", _filter_expression(src[pos:end])), close + 1
-
-
-@lru_cache(maxsize=256)
-def _filter_expression(text: str) -> Any:
-    from jsonpath_ng.ext import parse  # noqa: PLC0415 - only definitions with filters pay for it
-
-    try:
-        return parse(f"$[{text}]")
-    except Exception as exc:  # noqa: BLE001 - jsonpath-ng raises plain Exceptions for bad syntax
-        raise PathSyntaxError(f"Invalid filter expression '[{text}]': {exc}") from None
 
 
 def _truth(expr: Any, node: Any) -> bool:

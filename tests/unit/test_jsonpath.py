@@ -13,11 +13,7 @@ from hypothesis import strategies as st
 from engine.context import EvalContext
 from engine.errors import EvaluationError
 from engine.jsonpath import (
-    CONTEXT,
-    DATA,
-    VARIABLE,
     PathNotFound,
-    PathSyntaxError,
     apply_result_path,
     compile_path,
     json_copy,
@@ -25,6 +21,7 @@ from engine.jsonpath import (
     read_reference,
     to_json,
 )
+from engine.jsonpath_syntax import CONTEXT, DATA, VARIABLE, PathSyntaxError
 
 DOC: dict[str, Any] = {
     "items": [{"item_key": i, "v": i * 10} for i in range(5)],
