@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.service_bench import percentile  # noqa: E402
 
-CONSUMERS = ("librdkafka", "aiokafka", "faust", "stepstream")
+CONSUMERS = ("librdkafka", "aiokafka", "faust", "stepstream", "faust-rdkafka", "stepstream-rdkafka")
 PARTITIONS = 4
 
 
@@ -79,20 +80,23 @@ def echo_aiokafka(bootstrap: str, source: str, target: str) -> None:
     asyncio.run(run())
 
 
-def _faust_app(bootstrap: str, source: str) -> Any:
+def _faust_app(bootstrap: str, source: str, scheme: str) -> Any:
     import faust
 
+    from streams import faust_rdkafka
+
+    faust_rdkafka.register()
     # The worker's faust settings (streams/app.py) where they bear on consuming.
-    return faust.App(f"echo-{source}", broker=f"kafka://{bootstrap}", value_serializer="raw",
+    return faust.App(f"echo-{source}", broker=f"{scheme}://{bootstrap}", value_serializer="raw",
                      key_serializer="raw", store="memory://", topic_allow_declare=False,
                      topic_disable_leader=True, web_enabled=False, consumer_auto_offset_reset="latest",
                      datadir=tempfile.mkdtemp(prefix="hop-bench-faust-"), autodiscover=False)
 
 
-def echo_faust(bootstrap: str, source: str, target: str) -> None:
+def echo_faust(bootstrap: str, source: str, target: str, scheme: str = "kafka") -> None:
     from streams.agent_loop import topic
 
-    app = _faust_app(bootstrap, source)
+    app = _faust_app(bootstrap, source, scheme)
     out = _producer(bootstrap)
 
     async def echo(stream: Any) -> None:
@@ -104,12 +108,12 @@ def echo_faust(bootstrap: str, source: str, target: str) -> None:
     _run_faust(app)
 
 
-def echo_stepstream(bootstrap: str, source: str, target: str) -> None:
+def echo_stepstream(bootstrap: str, source: str, target: str, scheme: str = "kafka") -> None:
     from streams.agent_loop import Finish, batched_agent
     from streams.agent_stats import BatchTimings
     from streams.publisher import Outgoing, Publisher
 
-    app = _faust_app(bootstrap, source)
+    app = _faust_app(bootstrap, source, scheme)
     publisher = Publisher(bootstrap)
 
     async def apply(events: list[Any]) -> Finish:
@@ -125,12 +129,14 @@ def echo_stepstream(bootstrap: str, source: str, target: str) -> None:
 
 
 def _run_faust(app: Any) -> None:
-    sys.argv = ["hop-bench", "worker", "--loglevel", "warn"]
+    sys.argv = ["hop-bench", "worker", "--without-web", "--loglevel", os.environ.get("HOP_LOGLEVEL", "warn")]
     app.main()
 
 
 ECHOES = {"librdkafka": echo_librdkafka, "aiokafka": echo_aiokafka, "faust": echo_faust,
-          "stepstream": echo_stepstream}
+          "stepstream": echo_stepstream,
+          "faust-rdkafka": partial(echo_faust, scheme="rdkafka"),
+          "stepstream-rdkafka": partial(echo_stepstream, scheme="rdkafka")}
 
 
 # ---------------------------------------------------------------- the probe

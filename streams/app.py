@@ -27,6 +27,7 @@ import faust
 
 from engine import events as ev
 from engine.runner import Handler, call_handler
+from streams import faust_rdkafka
 from streams.agent_loop import Finish, batched_agent, in_thread, inbound, retrying, topic
 from streams.agent_stats import GC_PAUSES, BatchTimings, ExecutionCounters
 from streams.correlation import CorrelationService
@@ -79,7 +80,7 @@ def create_app(settings: Settings, *, handlers: Mapping[str, Handler] | None = N
         # Workers running different agent sets form different consumer groups, so each group's
         # members subscribe to the same topics (what Kafka's group protocol expects).
         settings.app_id if set(settings.agents) == set(AGENTS) else f"{settings.app_id}-{'-'.join(settings.agents)}",
-        broker=f"kafka://{settings.kafka_bootstrap}",
+        broker=f"{_broker_scheme(settings.kafka_consumer)}://{settings.kafka_bootstrap}",
         value_serializer="raw",
         key_serializer="raw",
         store="memory://",
@@ -115,6 +116,15 @@ def create_app(settings: Settings, *, handlers: Mapping[str, Handler] | None = N
     _stats_logger(app, runtime)
     _forget_cached_state_on_rebalance(app, runtime)
     return app
+
+
+def _broker_scheme(consumer: str) -> str:
+    if consumer == "librdkafka":
+        faust_rdkafka.register()
+        return faust_rdkafka.SCHEME
+    if consumer == "aiokafka":
+        return "kafka"
+    raise ValueError(f"STEPSTREAM_KAFKA_CONSUMER: {consumer!r} is neither 'librdkafka' nor 'aiokafka'")
 
 
 # ---------------------------------------------------------------------- executions

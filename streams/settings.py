@@ -74,6 +74,9 @@ class Settings:
     correlation_cache_size: int = 20_000
     """``STEPSTREAM_CORRELATION_CACHE``: correlation values the correlation agent keeps in memory (and
     five times as many message ids); beyond them it reads Postgres. Bounds the worker's memory."""
+    kafka_consumer: str = "librdkafka"
+    """``STEPSTREAM_KAFKA_CONSUMER``: what fetches the agents' records, ``librdkafka`` (confluent-kafka,
+    see streams/faust_rdkafka.py) or ``aiokafka`` (faust's own driver)."""
     region: str = "us-east-1"
     """``STEPSTREAM_REGION``: the region in ARNs stepstream builds."""
     account: str = "111111111111"
@@ -98,6 +101,7 @@ class Settings:
             timer_tick_seconds=_env_float("STEPSTREAM_TIMER_TICK", cls.timer_tick_seconds),
             message_retention_seconds=_env_float("STEPSTREAM_MESSAGE_RETENTION", cls.message_retention_seconds),
             correlation_cache_size=_env_int("STEPSTREAM_CORRELATION_CACHE", cls.correlation_cache_size),
+            kafka_consumer=os.environ.get("STEPSTREAM_KAFKA_CONSUMER", cls.kafka_consumer),
             region=os.environ.get("STEPSTREAM_REGION", cls.region),
             account=os.environ.get("STEPSTREAM_ACCOUNT", cls.account),
         )
