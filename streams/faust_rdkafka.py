@@ -37,6 +37,8 @@ from faust.types import TP
 SCHEME = "rdkafka"
 #: Most records one ``getmany`` hands to faust (faust's aiokafka driver uses its max_poll_records).
 MAX_RECORDS = 1000
+#: A partition's buffered records at which the poller pauses fetching it, and at which it resumes.
+PAUSE_AT, RESUME_AT = 4 * MAX_RECORDS, MAX_RECORDS
 #: How long librdkafka's poll blocks when nothing is ready (bounds how fast the poller notices a stop).
 POLL_SECONDS = 0.2
 #: How long a rebalance callback waits for faust to handle the partitions before librdkafka goes on.
@@ -105,6 +107,7 @@ class RdkafkaConsumerThread(ConsumerThread):
         self._assigned: set[TP] = set()
         self._fetched_up_to: dict[TP, int] = {}
         self._to_commit: dict[TP, int] = {}
+        self._paused: set[TP] = set()  # by _apply_backpressure; a new assignment starts unpaused
         self._generation = 0
 
     # ---------------------------------------------------------------- lifecycle
@@ -153,6 +156,7 @@ class RdkafkaConsumerThread(ConsumerThread):
         while not self._stopping.is_set():
             try:
                 self._flush_commits(wait=False)
+                self._apply_backpressure()
                 first = self._consumer.poll(POLL_SECONDS)
                 if first is None:
                     continue
@@ -175,6 +179,24 @@ class RdkafkaConsumerThread(ConsumerThread):
                             self._buffer[tp].append(record)
                             self._fetched_up_to[tp] = record.offset + 1
                 self._wake()
+
+    def _apply_backpressure(self) -> None:
+        """Pause fetching a partition whose buffer is full, resume it once faust has drained it.
+
+        faust stops taking a partition's records while its agent is behind (or the flow is
+        stopped); without this the buffer would grow with whatever librdkafka fetches.
+        """
+        from confluent_kafka import TopicPartition
+
+        with self._lock:
+            full = {tp for tp, queue in self._buffer.items()
+                    if len(queue) >= PAUSE_AT and tp in self._assigned} - self._paused
+            drained = {tp for tp in self._paused if len(self._buffer.get(tp, ())) <= RESUME_AT}
+            self._paused = (self._paused | full) - drained
+        if full:
+            self._consumer.pause([TopicPartition(tp.topic, tp.partition) for tp in sorted(full)])
+        if drained:
+            self._consumer.resume([TopicPartition(tp.topic, tp.partition) for tp in sorted(drained)])
 
     def _wake(self) -> None:
         if self._main_loop is not None and self._ready is not None and not self._main_loop.is_closed():
@@ -230,6 +252,7 @@ class RdkafkaConsumerThread(ConsumerThread):
             self._flush_commits(wait=True)
         with self._lock:
             self._assigned -= revoked
+            self._paused -= revoked
         self._drop(revoked)
 
     def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
@@ -237,6 +260,7 @@ class RdkafkaConsumerThread(ConsumerThread):
         consumer.assign(partitions)  # from the committed offsets (or auto.offset.reset)
         with self._lock:
             self._assigned = set(assigned)
+            self._paused -= assigned
         if self._stopping.is_set():
             return
         if not self.app.rebalancing:

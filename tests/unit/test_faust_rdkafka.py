@@ -66,3 +66,39 @@ def test_rdkafka_urls_reach_this_transport() -> None:
 
     faust_rdkafka.register()
     assert by_url("rdkafka://127.0.0.1:9092") is faust_rdkafka.Transport
+
+
+class FakeKafkaConsumer:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, list[tuple[str, int]]]] = []
+
+    def pause(self, partitions: list[Any]) -> None:
+        self.calls.append(("pause", [(p.topic, p.partition) for p in partitions]))
+
+    def resume(self, partitions: list[Any]) -> None:
+        self.calls.append(("resume", [(p.topic, p.partition) for p in partitions]))
+
+
+def test_a_full_partition_buffer_pauses_fetching_until_faust_drains_it() -> None:
+    import threading
+    from collections import defaultdict, deque
+
+    from faust.types import TP
+
+    thread = object.__new__(faust_rdkafka.RdkafkaConsumerThread)  # only the buffer bookkeeping, no faust
+    kafka = FakeKafkaConsumer()
+    busy, idle = TP("commands", 0), TP("commands", 1)
+    thread._consumer, thread._lock, thread._paused = kafka, threading.Lock(), set()
+    thread._assigned = {busy, idle}
+    thread._buffer = defaultdict(deque, {busy: deque(range(faust_rdkafka.PAUSE_AT)), idle: deque([1])})
+
+    thread._apply_backpressure()
+    thread._apply_backpressure()  # already paused: nothing more
+    assert kafka.calls == [("pause", [("commands", 0)])]
+    for _ in range(faust_rdkafka.PAUSE_AT - faust_rdkafka.RESUME_AT - 1):
+        thread._buffer[busy].popleft()
+    thread._apply_backpressure()
+    assert len(kafka.calls) == 1  # still above the resume mark
+    thread._buffer[busy].popleft()
+    thread._apply_backpressure()
+    assert kafka.calls[-1] == ("resume", [("commands", 0)]) and thread._paused == set()
