@@ -85,3 +85,41 @@ def test_sigkill_mid_flight_loses_and_doubles_nothing(service: Service) -> None:
     assert running, "every execution finished before the kill: the test would prove nothing"
     records = service.wait_for_status(ids, timeout=300)
     _check_exactly_once(service, ids, records)
+
+
+def _lag(svc: Service) -> dict[str, int]:
+    """Per topic: records the group has not committed past (end offset minus committed offset)."""
+    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+    from confluent_kafka.admin import AdminClient, OffsetSpec
+
+    from topics.catalogue import Catalogue
+
+    admin = AdminClient({"bootstrap.servers": svc.bootstrap})
+    catalogue = Catalogue(svc.prefix, svc.partitions)
+    topics = [catalogue.commands, catalogue.timers, catalogue.messages, catalogue.tasks]
+    partitions = [TopicPartition(t, p) for t in topics for p in range(svc.partitions)]
+    group = f"app-{svc.prefix}"
+    committed = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group, partitions)])[group]
+    done = {(tp.topic, tp.partition): max(tp.offset, 0) for tp in committed.result(timeout=10).topic_partitions}
+    ends = admin.list_offsets({tp: OffsetSpec.latest() for tp in partitions})
+    lag: dict[str, int] = {}
+    for tp, future in ends.items():
+        lag[tp.topic] = lag.get(tp.topic, 0) + future.result(timeout=10).offset - done[(tp.topic, tp.partition)]
+    return lag
+
+
+def test_a_stopped_worker_has_committed_what_it_processed(service: Service) -> None:  # noqa: F811
+    """SIGTERM: the worker finishes what it holds and commits its offsets, so its successor starts
+    where it stopped instead of reading (idempotently, but slowly) what was already done."""
+    import signal
+
+    service.deploy("chain", CHAIN)
+    worker = service.start_worker("a")
+    service.wait_until_ready(workers=1)
+    ids = _start(service, 30)
+    records = service.wait_for_status(ids, timeout=180)
+    _check_exactly_once(service, ids, records)
+    service.kill(worker, signal.SIGTERM)
+    assert worker.wait(timeout=60) == 0, service.log_tail()
+    lag = _lag(service)
+    assert all(n == 0 for n in lag.values()), lag
