@@ -29,6 +29,8 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, NamedTuple
 
+from confluent_kafka import OFFSET_INVALID, KafkaException, TopicPartition
+from confluent_kafka import Consumer as KafkaConsumer
 from faust.transport.consumer import ConsumerThread, RecordMap
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -43,6 +45,10 @@ PAUSE_AT, RESUME_AT = 4 * MAX_RECORDS, MAX_RECORDS
 POLL_SECONDS = 0.2
 #: How long a rebalance callback waits for faust to handle the partitions before librdkafka goes on.
 REBALANCE_WAIT_SECONDS = 60.0
+
+
+def _kafka(tp: TP, offset: int = OFFSET_INVALID) -> TopicPartition:
+    return TopicPartition(tp.topic, tp.partition, offset)
 
 
 def register() -> None:
@@ -87,7 +93,7 @@ class Consumer(faust_aiokafka.Consumer):
 
     async def _getmany(self, active_partitions: set[TP] | None, timeout: float) -> RecordMap:
         # On the event loop, straight from the poller's buffer (not through the consumer thread).
-        return await self._thread.buffered(active_partitions, timeout)
+        return await self._thread.getmany(active_partitions, timeout)
 
     def verify_event_path(self, now: float, tp: TP) -> None:
         return None  # aiokafka-specific fetch diagnostics; librdkafka has its own (statistics)
@@ -113,8 +119,6 @@ class RdkafkaConsumerThread(ConsumerThread):
     # ---------------------------------------------------------------- lifecycle
 
     async def on_start(self) -> None:
-        from confluent_kafka import Consumer as KafkaConsumer
-
         conf = self.app.conf
         self._main_loop = self.consumer.loop
         self._ready = asyncio.Event()
@@ -186,24 +190,24 @@ class RdkafkaConsumerThread(ConsumerThread):
         faust stops taking a partition's records while its agent is behind (or the flow is
         stopped); without this the buffer would grow with whatever librdkafka fetches.
         """
-        from confluent_kafka import TopicPartition
-
         with self._lock:
             full = {tp for tp, queue in self._buffer.items()
                     if len(queue) >= PAUSE_AT and tp in self._assigned} - self._paused
             drained = {tp for tp in self._paused if len(self._buffer.get(tp, ())) <= RESUME_AT}
             self._paused = (self._paused | full) - drained
         if full:
-            self._consumer.pause([TopicPartition(tp.topic, tp.partition) for tp in sorted(full)])
+            self._consumer.pause([_kafka(tp) for tp in sorted(full)])
         if drained:
-            self._consumer.resume([TopicPartition(tp.topic, tp.partition) for tp in sorted(drained)])
+            self._consumer.resume([_kafka(tp) for tp in sorted(drained)])
 
     def _wake(self) -> None:
         if self._main_loop is not None and self._ready is not None and not self._main_loop.is_closed():
             self._main_loop.call_soon_threadsafe(self._ready.set)
 
-    async def buffered(self, active: set[TP] | None, timeout: float) -> RecordMap:
-        """Records buffered for the active partitions; waits up to ``timeout`` for the first."""
+    async def getmany(self, active: set[TP] | None, timeout: float) -> RecordMap:
+        """Records buffered for the active partitions; waits up to ``timeout`` for the first.
+
+        Runs on the event loop (``Consumer._getmany`` calls it directly, not on this thread)."""
         assert self._ready is not None
         deadline = time.monotonic() + timeout
         while True:
@@ -243,7 +247,7 @@ class RdkafkaConsumerThread(ConsumerThread):
 
     def _on_revoke(self, _consumer: Any, partitions: list[Any]) -> None:
         revoked = {TP(p.topic, p.partition) for p in partitions}
-        self._drop(revoked)
+        self._drop(revoked)  # only the poller buffers, and it is in this callback until it returns
         if not self._stopping.is_set() and revoked:
             # faust still sees the partitions as assigned: it waits for what its agents hold and
             # commits what they acknowledged before letting them go.
@@ -253,7 +257,6 @@ class RdkafkaConsumerThread(ConsumerThread):
         with self._lock:
             self._assigned -= revoked
             self._paused -= revoked
-        self._drop(revoked)
 
     def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
         assigned = {TP(p.topic, p.partition) for p in partitions}
@@ -297,13 +300,11 @@ class RdkafkaConsumerThread(ConsumerThread):
 
     def _flush_commits(self, *, wait: bool) -> None:
         """Commit what faust asked to (on the poller thread); ``wait`` inside a revoke callback."""
-        from confluent_kafka import KafkaException, TopicPartition
-
         with self._lock:
             pending, self._to_commit = self._to_commit, {}
         if not pending:
             return
-        offsets = [TopicPartition(tp.topic, tp.partition, offset) for tp, offset in pending.items()]
+        offsets = [_kafka(tp, offset) for tp, offset in pending.items()]
         try:
             self._consumer.commit(offsets=offsets, asynchronous=not wait)
         except KafkaException as exc:
@@ -311,9 +312,7 @@ class RdkafkaConsumerThread(ConsumerThread):
             self.log.warning("commit of %d offset(s) failed: %s", len(offsets), exc)
 
     async def position(self, tp: TP) -> int | None:
-        from confluent_kafka import TopicPartition
-
-        offset = self._consumer.position([TopicPartition(tp.topic, tp.partition)])[0].offset
+        offset = self._consumer.position([_kafka(tp)])[0].offset
         return offset if offset >= 0 else None
 
     async def seek_to_beginning(self, *partitions: TP) -> None:
@@ -325,10 +324,8 @@ class RdkafkaConsumerThread(ConsumerThread):
             self.seek(tp, offset)
 
     def seek(self, partition: TP, offset: int) -> None:
-        from confluent_kafka import TopicPartition
-
         self._drop([partition])
-        self._consumer.seek(TopicPartition(partition.topic, partition.partition, offset))
+        self._consumer.seek(_kafka(partition, offset))
 
     def assignment(self) -> set[TP]:
         with self._lock:
@@ -349,14 +346,7 @@ class RdkafkaConsumerThread(ConsumerThread):
         return await self.call_thread(self._watermarks, partitions, 1)
 
     async def _watermarks(self, partitions: Iterable[TP], which: int) -> Mapping[TP, int]:
-        from confluent_kafka import TopicPartition
-
-        return {tp: int(self._consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition),
-                                                             timeout=30)[which])
-                for tp in partitions}
-
-    async def getmany(self, active_partitions: set[TP] | None, timeout: float) -> RecordMap:
-        return await self.buffered(active_partitions, timeout)
+        return {tp: int(self._consumer.get_watermark_offsets(_kafka(tp), timeout=30)[which]) for tp in partitions}
 
     async def create_topic(self, topic: str, partitions: int, replication: int, **kwargs: Any) -> None:
         raise NotImplementedError("stepstream creates its topics up front (topics.catalogue.ensure_topics)")
