@@ -35,7 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.service_bench import percentile  # noqa: E402
+from bench.service_bench import drain_until_assigned, percentile  # noqa: E402
 
 CONSUMERS = ("librdkafka", "aiokafka", "faust", "stepstream", "faust-rdkafka", "stepstream-rdkafka")
 PARTITIONS = 4
@@ -129,7 +129,7 @@ def echo_stepstream(bootstrap: str, source: str, target: str, scheme: str = "kaf
 
 
 def _run_faust(app: Any) -> None:
-    sys.argv = ["hop-bench", "worker", "--without-web", "--loglevel", os.environ.get("HOP_LOGLEVEL", "warn")]
+    sys.argv = ["hop-bench", "worker", "--without-web", "--loglevel", "warn"]
     app.main()
 
 
@@ -152,9 +152,7 @@ class Probe:
         self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"probe-{target}",
                                   "auto.offset.reset": "latest"})
         self.consumer.subscribe([target])
-        deadline = time.monotonic() + 30
-        while not self.consumer.assignment() and time.monotonic() < deadline:
-            self.consumer.poll(0.1)
+        drain_until_assigned(self.consumer)
 
     def round_trip(self, topic: str, timeout: float = 1.0) -> float | None:
         """Milliseconds from producing to ``topic`` until the record is back; None if it is not back in time."""

@@ -29,7 +29,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.service_bench import MIXED10, kafka_round_trips, percentile, publish_starts  # noqa: E402
+from bench.service_bench import (  # noqa: E402
+    MIXED10,
+    drain_until_assigned,
+    kafka_round_trips,
+    percentile,
+    publish_starts,
+)
 from streams.deployment import LocalDeployment, drop_schema  # noqa: E402
 from topics.catalogue import Catalogue  # noqa: E402
 
@@ -96,9 +102,7 @@ class EventWatcher:
         self.consumer = Consumer({"bootstrap.servers": deployment.bootstrap, "group.id": f"watch-{uuid.uuid4().hex}",
                                   "auto.offset.reset": "latest", "fetch.wait.max.ms": 5, "enable.auto.commit": False})
         self.consumer.subscribe([Catalogue(deployment.prefix, deployment.partitions).events])
-        deadline = time.monotonic() + 20
-        while not self.consumer.assignment() and time.monotonic() < deadline:
-            self.consumer.poll(0.1)
+        drain_until_assigned(self.consumer)
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 

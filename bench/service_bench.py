@@ -67,7 +67,7 @@ def kafka_round_trips(bootstrap: str, count: int = 5000) -> dict[str, float]:
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": topic, "auto.offset.reset": "earliest",
                          "fetch.wait.max.ms": 5})
     consumer.subscribe([topic])
-    _drain_until_assigned(consumer)
+    drain_until_assigned(consumer)
     payload = b"x" * 200
     start = time.perf_counter()
     for i in range(count):
@@ -93,7 +93,8 @@ def kafka_round_trips(bootstrap: str, count: int = 5000) -> dict[str, float]:
             "rtt_p99_ms": percentile(latencies, 0.99)}
 
 
-def _drain_until_assigned(consumer: Any) -> None:
+def drain_until_assigned(consumer: Any) -> None:
+    """Poll a just-subscribed consumer until the group has given it partitions (at most 20 s)."""
     deadline = time.monotonic() + 20
     while not consumer.assignment() and time.monotonic() < deadline:
         consumer.poll(0.1)
