@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -179,3 +180,154 @@ def test_after_a_rebalance_a_worker_reads_executions_another_worker_moved_on() -
     record = a.store.describe(start.execution_id)
     assert record is not None and record.status == "SUCCEEDED"
     assert record.output == {"v": 1, "first": "one", "second": "two"}
+
+
+# ---------------------------------------------------------------------- prepared ahead of the commit
+
+
+def decoded(outcome: Any) -> list[Any]:
+    return [codec.decode(out.value) for out in outcome.publish]
+
+
+def prepared_records(prepared: Any) -> list[Any]:
+    return [codec.decode(row.payload) for item in prepared.working.values() for row in item.outbox]
+
+
+def test_a_batch_prepared_before_the_previous_commit_sees_its_state() -> None:
+    h = Harness()
+    start = wire.StartExecution.create("order", {"id": 7}, name="ahead")
+    first = h.processor.prepare([h.record(start)], NOW)
+    assert first.outcome.publish == []  # nothing to publish before the commit
+    [task] = [r for r in prepared_records(first) if isinstance(r, wire.TaskRequested)]
+    # The start is not in the store yet; the answer is applied to the prepared state all the same.
+    second = h.processor.prepare([h.record(wire.SendTaskSuccess(task.task_token, {"ok": 1}))], NOW + 1)
+    assert h.store.describe(start.execution_id) is None
+    h.processor.commit(first)
+    out = decoded(h.processor.commit(second))
+    assert [r for r in out if isinstance(r, wire.ScheduleTimer)]
+    record = h.store.describe(start.execution_id)
+    assert record is not None and record.current_state == "Pause" and record.transitions == 2
+
+
+def test_an_execution_finished_by_a_committing_batch_is_not_read_back_from_the_store() -> None:
+    """Started and stopped in batch 1; batch 2, prepared before 1 lands, still knows it exists."""
+    h = Harness()
+    start = wire.StartExecution.create("order", {}, name="short")
+    first = h.processor.prepare([h.record(start), h.record(wire.StopExecution(start.execution_id))], NOW)
+    second = h.processor.prepare([h.record(wire.StopExecution(start.execution_id))], NOW + 1)
+    assert second.outcome.rejected == 0  # not "execution does not exist"
+    h.processor.commit(first)
+    h.processor.commit(second)
+    record = h.store.describe(start.execution_id)
+    assert record is not None and record.status == "ABORTED"
+    # Once batch 1 has landed, its finished execution leaves the cache (the store has it).
+    h.processor.prepare([], NOW + 2)
+    assert start.execution_id not in h.processor._cache
+
+
+def test_the_cache_never_evicts_what_a_committing_batch_applied() -> None:
+    h = Harness()
+    h.processor.cache_size = 1
+    x = wire.StartExecution.create("order", {}, name="x")
+    y = wire.StartExecution.create("order", {}, name="y")
+    first = h.processor.prepare([h.record(x)], NOW)
+    second = h.processor.prepare([h.record(y)], NOW)
+    third = h.processor.prepare([h.record(wire.StopExecution(x.execution_id))], NOW + 1)
+    assert third.outcome.rejected == 0 and third.outcome.applied == 1
+    for batch in (first, second, third):
+        h.processor.commit(batch)
+    assert h.store.describe(x.execution_id).status == "ABORTED"  # type: ignore[union-attr]
+    h.processor.prepare([], NOW + 2)
+    assert len(h.processor._cache) == 1  # evicted down to size once those batches landed
+
+
+class FlakyStore(MemoryStore):
+    """Fails the first commit, as a database that went away would; ``meanwhile`` runs as it fails."""
+
+    def __init__(self, meanwhile: Any = None) -> None:
+        super().__init__()
+        self.failures = 1
+        self.meanwhile = meanwhile
+
+    def commit_batch(self, batch: Any) -> Any:
+        if self.failures:
+            self.failures -= 1
+            if self.meanwhile is not None:
+                self.meanwhile(self)
+            raise OSError("connection lost")
+        return super().commit_batch(batch)
+
+
+class FakeEvent:
+    """What the agent loop hands over: a faust event with its Kafka message."""
+
+    def __init__(self, record: InboundRecord) -> None:
+        self.message = type("Message", (), {"partition": record.partition, "offset": record.offset,
+                                            "key": record.key, "value": record.value, "timestamp": NOW})()
+
+
+class FakePublisher:
+    """Publisher's interface, keeping what was sent, in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+
+    def send(self, records: list[Any]) -> asyncio.Future[None]:
+        self.sent.extend(codec.decode(r.value) for r in records)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    async def publish(self, records: list[Any]) -> None:
+        await self.send(records)
+
+
+def run_pipeline(store: MemoryStore, *batches: list[InboundRecord]) -> FakePublisher:
+    """Apply ``batches`` through the executions agent's pipeline (a thread to prepare, one to commit)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from streams.agent_stats import ExecutionCounters
+    from streams.execution_pipeline import ExecutionPipeline
+
+    publisher = FakePublisher()
+
+    async def scenario() -> None:
+        pipeline = ExecutionPipeline(ExecutionProcessor(store, CAT), publisher,  # type: ignore[arg-type]
+                                     ThreadPoolExecutor(1), ThreadPoolExecutor(1), ExecutionCounters(), [])
+        finishes = [await pipeline.apply([FakeEvent(record) for record in batch]) for batch in batches]
+        for finish in finishes:
+            assert finish is not None
+            await finish()
+
+    asyncio.run(scenario())
+    return publisher
+
+
+def test_a_failed_commit_is_applied_again_and_the_next_batch_still_applies_once() -> None:
+    h = Harness()
+    store = FlakyStore()
+    store.deploy("order", ORDER)
+    start = wire.StartExecution.create("order", {}, name="flaky")
+    publisher = run_pipeline(store, [h.record(start)], [h.record(wire.StopExecution(start.execution_id))])
+    record = store.describe(start.execution_id)
+    assert record is not None and record.status == "ABORTED"
+    events = [r.type for r in publisher.sent if isinstance(r, wire.ExecutionEvent)]
+    assert events.count("ExecutionStarted") == 1 and events.count("ExecutionAborted") == 1
+    assert events.index("ExecutionStarted") < events.index("ExecutionAborted")
+    assert [row.event_id for row in store.history(start.execution_id)] == list(range(1, len(events) + 1))
+
+
+def test_a_batch_prepared_on_a_failed_commit_is_prepared_again_on_what_the_redo_wrote() -> None:
+    """A new version is deployed while batch 1's commit fails, so its redo starts the execution on
+    version 2. Batch 2 was prepared on the version 1 execution: kept, it would write that back."""
+    h = Harness()
+    quick = {"StartAt": "Charge", "States": {"Charge": {"Type": "Task", "Resource": "charge", "End": True}}}
+    store = FlakyStore(meanwhile=lambda s: s.deploy("order", quick))
+    store.deploy("order", ORDER)
+    start = wire.StartExecution.create("order", {}, name="redeployed")
+    first = h.record(start)
+    token = [r for r in prepared_records(ExecutionProcessor(h.store, CAT).prepare([first], NOW))
+             if isinstance(r, wire.TaskRequested)][0].task_token  # the same in both versions
+    run_pipeline(store, [first], [h.record(wire.SendTaskSuccess(token, {"paid": True}))])
+    record = store.describe(start.execution_id)
+    assert record is not None and (record.version, record.status) == (2, "SUCCEEDED")
