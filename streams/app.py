@@ -32,11 +32,10 @@ from streams.agent_loop import Finish, batched_agent, in_thread, inbound, retryi
 from streams.agent_stats import GC_PAUSES, BatchTimings, ExecutionCounters
 from streams.correlation import CorrelationService
 from streams.correlation_cache import CorrelationCache
-from streams.execution_pipeline import ExecutionPipeline
-from streams.processor import ExecutionProcessor, InboundRecord, dead_letter
+from streams.processor import BatchOutcome, ExecutionProcessor, InboundRecord, dead_letter
 from streams.publisher import Outgoing, Publisher, PublishError
 from streams.settings import AGENTS, Settings
-from streams.store import Store
+from streams.store import ConflictError, Store
 from streams.timers import TimerService
 from topics import codec
 from topics import messages as wire
@@ -62,7 +61,6 @@ class Runtime:
         # One thread per core keeps each core's calls sequential (they are not thread-safe)
         # and keeps jsonatapy's per-thread compiled expressions on one thread.
         self.execution_thread = ThreadPoolExecutor(1, thread_name_prefix="executions")
-        self.execution_commit_thread = ThreadPoolExecutor(1, thread_name_prefix="executions-commit")
         self.timer_thread = ThreadPoolExecutor(1, thread_name_prefix="timers")
         self.correlation_thread = ThreadPoolExecutor(1, thread_name_prefix="correlation")
         self.correlation_commit_thread = ThreadPoolExecutor(1, thread_name_prefix="correlation-commit")
@@ -139,9 +137,31 @@ def _batched(app: faust.App, rt: Runtime, topic_name: str, name: str, max_batch:
 
 
 def _execution_agent(app: faust.App, rt: Runtime) -> None:
-    pipeline = ExecutionPipeline(rt.processor, rt.publisher, rt.execution_thread, rt.execution_commit_thread,
-                                 rt.stats, rt.published_outbox)
-    _batched(app, rt, rt.catalogue.commands, "executions", rt.settings.batch_size, pipeline.apply)
+    _batched(app, rt, rt.catalogue.commands, "executions", rt.settings.batch_size, partial(_apply_commands, rt))
+
+
+async def _apply_commands(rt: Runtime, events: list[Any]) -> Finish:
+    """Apply and commit a batch and send its effects; the returned step waits for the broker's acks."""
+    records = inbound(events)
+    began = time.perf_counter()
+    try:
+        outcomes = [await in_thread(rt.execution_thread, rt.processor.process, records, time.time())]
+    except ConflictError:
+        outcomes = await _apply_per_partition(rt, records)
+    applied = time.perf_counter()
+    effects = [out for outcome in outcomes for out in outcome.publish]
+    sent = rt.publisher.send(effects)  # committed first: state is saved before anything is published
+
+    async def settle() -> None:
+        await _settled(rt, sent, effects, "executions (publishing)")
+        # Published: the outbox rows may go. _outbox_cleaner deletes them in bulk, saving a
+        # round trip per batch; a crash before that only re-publishes records with stable ids.
+        for outcome in outcomes:
+            rt.published_outbox.extend(outcome.outbox_keys)
+        transitions = sum(o.transitions for o in outcomes)
+        rt.stats.batch(len(records), transitions, applied - began, time.perf_counter() - applied)
+
+    return settle
 
 
 async def _settled(rt: Runtime, sent: asyncio.Future[None], records: list[Outgoing], what: str) -> None:
@@ -153,11 +173,23 @@ async def _settled(rt: Runtime, sent: asyncio.Future[None], records: list[Outgoi
         await retrying(what, partial(rt.publisher.publish, records))
 
 
+async def _apply_per_partition(rt: Runtime, records: list[InboundRecord]) -> list[BatchOutcome]:
+    """A rebalance fenced part of a batch off: apply what we still own, leave the rest to its owner."""
+    outcomes = []
+    for partition in sorted({r.partition for r in records}):
+        part = [r for r in records if r.partition == partition]
+        try:
+            outcomes.append(await in_thread(rt.execution_thread, rt.processor.process, part, time.time()))
+        except ConflictError as exc:
+            log.warning("partition %d moved to another worker; its %d queued command(s) are left to it: %s",
+                        partition, len(part), exc)
+    return outcomes
+
+
 def _outbox_cleaner(app: faust.App, rt: Runtime) -> None:
     @app.timer(interval=0.5)
     async def clean_outbox() -> None:
-        keys = rt.published_outbox[:]
-        del rt.published_outbox[: len(keys)]  # the same list object: the execution pipeline appends to it
+        keys, rt.published_outbox = rt.published_outbox, []
         if keys:
             # Its own thread: a delete (and its fsync) never holds up the next batch of commands.
             await retrying("deleting published outbox rows",

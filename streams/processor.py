@@ -12,7 +12,7 @@ not applied again: its stored outbox records are published again instead.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,26 +69,13 @@ class _Working:
 
 @dataclass(frozen=True)
 class _Cached:
-    """An execution as this worker last applied it, by the batch numbered ``batch``."""
+    """An execution as this worker last committed it."""
 
     snapshot: Snapshot
     state_machine: str
     version: int
     partition: int
     last_offset: int
-    batch: int
-
-
-@dataclass
-class PreparedBatch:
-    """A batch applied by the engine and ready to commit; its effects are valid once committed."""
-
-    number: int
-    now: float
-    working: dict[str, _Working]
-    writes: list[ExecutionWrite]
-    outcome: BatchOutcome
-    done: tuple[str, ...]  # executions it finished: cached only until its commit lands
 
 
 def dead_letter(catalogue: Catalogue, topic: str, record: InboundRecord, reason: str) -> Outgoing:
@@ -98,14 +85,7 @@ def dead_letter(catalogue: Catalogue, topic: str, record: InboundRecord, reason:
 
 
 class ExecutionProcessor:
-    """Applies batches of commands for the partitions this worker owns.
-
-    ``process`` applies and commits a batch. The agent splits that in two so a batch's engine
-    work overlaps the previous batch's commit: ``prepare`` (on one thread) applies a batch on top
-    of everything prepared before it, and ``commit`` (on another, one batch at a time, in prepare
-    order) makes it durable. A failed commit voids what was prepared after it: ``discard`` starts
-    a new generation, and every batch prepared in an older one must be prepared again.
-    """
+    """Applies batches of commands for the partitions this worker owns."""
 
     def __init__(self, store: Store, catalogue: Catalogue, *, region: str = "us-east-1",
                  account: str = "111111111111", cache_size: int = 5000) -> None:
@@ -115,20 +95,13 @@ class ExecutionProcessor:
         self.account = account
         self._definitions: dict[tuple[str, int], engine.Definition] = {}
         self._machines: dict[tuple[str, int | None], Any] = {}
-        # Snapshots as this worker last applied them, so a busy execution is not re-read from
-        # Postgres for every command, and so a batch can be prepared while the one before it
-        # still commits. Dropped on every rebalance (forget_cached), since another worker may
+        # Snapshots this worker committed last, so a busy execution is not re-read from Postgres
+        # for every command. Dropped on every rebalance (forget_cached), since another worker may
         # have moved the executions on meanwhile; commit_batch also fences on the last applied
         # offset, refusing a stale entry whose batch writes anything.
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
         self.cache_size = cache_size
         self._forget = False
-        self.generation = 0
-        self._prepared = 0  # the last batch prepared
-        self._committed = 0  # every batch up to this one has landed (written, or failed and discarded)
-        # Batches whose commit landed, with the executions they finished, from the committing
-        # thread; the preparing thread drops those entries (only it touches the cache).
-        self._landed: deque[tuple[int, tuple[str, ...]]] = deque()
 
     def forget_cached(self) -> None:
         """A rebalance happened: drop the cached snapshots before the next batch.
@@ -136,33 +109,12 @@ class ExecutionProcessor:
         While a partition was away another worker may have moved its executions on. The store's
         offset fence catches a stale snapshot only when the batch writes something; a command
         that is a no-op against the stale state (a delivery for a wait that, in the stale state,
-        does not exist yet) would be dropped silently. The agent lets pending commits land first.
+        does not exist yet) would be dropped silently.
         """
         self._forget = True
 
-    @property
-    def forgetting(self) -> bool:
-        return self._forget
-
-    def discard(self) -> None:
-        """A commit failed: everything prepared on top of it is void (the agent prepares it again)."""
-        self.generation += 1
-        self._forget = True
-
     def process(self, records: Sequence[InboundRecord], now: float) -> BatchOutcome:
-        """Apply and commit a batch (``prepare`` then ``commit`` on one thread)."""
-        prepared = self.prepare(records, now)
-        try:
-            return self.commit(prepared)
-        except BaseException:
-            for execution_id in prepared.working:  # never written: forget what the batch applied
-                self._cache.pop(execution_id, None)
-            raise
-
-    def prepare(self, records: Sequence[InboundRecord], now: float) -> PreparedBatch:
-        """Apply a batch on top of every batch prepared before it; nothing is written yet."""
-        self._settle()
-        if self._forget:  # set from other threads; cleared here, on the thread that uses the cache
+        if self._forget:  # set from the event loop; cleared here, on the thread that uses the cache
             self._forget = False
             self._cache.clear()
         outcome = BatchOutcome()
@@ -170,36 +122,14 @@ class ExecutionProcessor:
         commands = [(record, command) for record, command in decoded if command is not None]
         ids = {command.execution_id for _, command in commands}
         try:
-            working = self._apply_all(commands, ids, outcome, now)
+            return self._process(commands, ids, outcome, now)
         except BaseException:
             for execution_id in ids:  # the cached objects may be half-applied: forget them
                 self._cache.pop(execution_id, None)
             raise
-        self._prepared += 1
-        writes = [self._write(item) for item in working.values() if item.history or item.outbox]
-        done = tuple(i for i, item in working.items() if item.snapshot.finished)
-        self._remember(working, self._prepared)
-        return PreparedBatch(self._prepared, now, working, writes, outcome, done)
 
-    def commit(self, prepared: PreparedBatch) -> BatchOutcome:
-        """Write a prepared batch in one transaction; returns what to publish. Batches commit in prepare order."""
-        outcome = prepared.outcome
-        replayed: tuple[str, ...] = ()
-        if prepared.writes:
-            result = self.store.commit_batch(BatchWrite(prepared.writes, prepared.now))
-            replayed = result.replayed
-            for execution_id in replayed:
-                self._republish_all(prepared.working[execution_id], outcome)
-        for item in prepared.working.values():
-            keys = {(row.execution_id, row.command_offset) for row in item.outbox}
-            outcome.outbox_keys.extend(sorted(keys, key=lambda k: k[1]))
-            outcome.publish.extend(Outgoing(row.topic, row.key, row.payload) for row in item.outbox)
-        # Replayed executions were written by someone else: their cached state may differ.
-        self._landed.append((prepared.number, prepared.done + replayed))
-        return outcome
-
-    def _apply_all(self, commands: list[tuple[InboundRecord, wire.Command]], ids: set[str], outcome: BatchOutcome,
-                   now: float) -> dict[str, _Working]:
+    def _process(self, commands: list[tuple[InboundRecord, wire.Command]], ids: set[str], outcome: BatchOutcome,
+                 now: float) -> BatchOutcome:
         stored: dict[str, Any] = {i: self._cache[i] for i in ids if i in self._cache}
         stored.update(self.store.load_executions(ids - stored.keys()))
         # One lookup per state machine per batch, not per start: "latest" is read once per batch.
@@ -209,34 +139,29 @@ class ExecutionProcessor:
         working: dict[str, _Working] = {}
         for record, command in commands:
             self._apply(record, command, stored, working, outcome, now)
-        return working
+        writes = [self._write(item) for item in working.values() if item.history or item.outbox]
+        replayed: tuple[str, ...] = ()
+        if writes:
+            result = self.store.commit_batch(BatchWrite(writes, now))
+            replayed = result.replayed
+            for execution_id in replayed:
+                self._republish_all(working[execution_id], outcome)
+        self._remember(working, replayed)
+        for item in working.values():
+            keys = {(row.execution_id, row.command_offset) for row in item.outbox}
+            outcome.outbox_keys.extend(sorted(keys, key=lambda k: k[1]))
+            outcome.publish.extend(Outgoing(row.topic, row.key, row.payload) for row in item.outbox)
+        return outcome
 
-    def _remember(self, working: dict[str, _Working], batch: int) -> None:
-        # Finished executions stay too, until their batch lands: a later batch prepared before
-        # then must not read them from the store, which may not have them yet.
+    def _remember(self, working: dict[str, _Working], replayed: tuple[str, ...]) -> None:
         for execution_id, item in working.items():
+            if execution_id in replayed or item.snapshot.finished:
+                self._cache.pop(execution_id, None)
+                continue
             self._cache[execution_id] = _Cached(item.snapshot, item.state_machine, item.version, item.partition,
-                                                item.last_offset, batch)
+                                                item.last_offset)
             self._cache.move_to_end(execution_id)
-        self._evict()
-
-    def _settle(self) -> None:
-        """Drop the cache entries that landed batches finished (left only by the batch that finished them)."""
-        while self._landed:
-            batch, done = self._landed.popleft()
-            self._committed = max(self._committed, batch)
-            for execution_id in done:
-                cached = self._cache.get(execution_id)
-                if cached is not None and cached.batch == batch:
-                    del self._cache[execution_id]
-        self._evict()
-
-    def _evict(self) -> None:
-        # Oldest first, never an entry of a batch still committing (the store may not have it).
         while len(self._cache) > self.cache_size:
-            oldest = next(iter(self._cache.values()))
-            if oldest.batch > self._committed:
-                break
             self._cache.popitem(last=False)
 
     # ------------------------------------------------------------------ decoding
