@@ -37,6 +37,8 @@ from bench.service_bench import (  # noqa: E402
     publish_starts,
 )
 from streams.deployment import LocalDeployment, drop_schema  # noqa: E402
+from streams.settings import AGENTS  # noqa: E402
+from streams.supervisor import agent_groups  # noqa: E402
 from topics.catalogue import Catalogue  # noqa: E402
 
 WAITER = {"StartAt": "Pay", "States": {
@@ -45,10 +47,13 @@ WAITER = {"StartAt": "Pay", "States": {
 
 
 def rss_mb(pid: int) -> float:
+    """Resident memory of a worker: the process and, with --processes, its child workers."""
+    total = 0.0
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+            total += int(line.split()[1]) / 1024
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return total + sum(rss_mb(int(child)) for child in children)
 
 
 def count_subscriptions(deployment: LocalDeployment) -> int:
@@ -218,9 +223,10 @@ def main() -> int:
     parser.add_argument("--held", type=int, default=100_000)
     parser.add_argument("--partitions", type=int, default=12, help="partitions per topic")
     parser.add_argument("--workers", type=int, default=1,
-                        help="worker processes (with --split: of each kind); the held figure is the first one's")
-    parser.add_argument("--split", action="store_true",
-                        help="run executions+timers and correlation+tasks in two worker processes")
+                        help="workers (each with --processes processes); the held figure is the first one's")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="processes per worker (stepstream worker --processes): 2 runs executions+timers "
+                             "and correlation+tasks apart")
     args = parser.parse_args()
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:9092")
     database = os.environ.get("STEPSTREAM_DATABASE_URL",
@@ -231,16 +237,10 @@ def main() -> int:
                                  partitions=args.partitions, handler_modules=("bench.handlers",))
     deployment.prepare()
     try:
-        names = [f"mbench{n}" for n in range(args.workers)]
-        if args.split:
-            workers = [deployment.start_worker(f"{name}-exec", agents="executions,timers") for name in names]
-            for name in names:
-                deployment.start_worker(f"{name}-corr", agents="correlation,tasks")
-            deployment.wait_until_ready(args.workers, agents="executions,timers")
-            deployment.wait_until_ready(args.workers, agents="correlation,tasks")
-        else:
-            workers = [deployment.start_worker(name) for name in names]
-            deployment.wait_until_ready(args.workers)
+        workers = [deployment.start_worker(f"mbench{n}", processes=args.processes) for n in range(args.workers)]
+        groups = agent_groups(args.processes, AGENTS)
+        for group in groups:
+            deployment.wait_until_ready(args.workers, agents=",".join(group) if len(groups) > 1 else None)
         worker = workers[0]
         resume = resume_latency(deployment, args.waiters, args.rate, args.load)
         held = held_waits(deployment, worker.pid, args.held) if args.held else None

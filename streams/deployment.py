@@ -87,12 +87,15 @@ class LocalDeployment:
         finally:
             store.close()
 
-    def start_worker(self, name: str = "w", agents: str | None = None) -> subprocess.Popen[bytes]:
+    def start_worker(self, name: str = "w", agents: str | None = None,
+                     processes: int | None = None) -> subprocess.Popen[bytes]:
         log = Path(tempfile.gettempdir()) / f"stepstream-{self.prefix}{name}.log"
         self.logs.append(log)
         env = {**self.env, "STEPSTREAM_WORKER_NAME": name}
         if agents:
             env["STEPSTREAM_AGENTS"] = agents
+        if processes:
+            env["STEPSTREAM_PROCESSES"] = str(processes)
         with log.open("wb") as out:  # the child keeps its own descriptor
             proc = subprocess.Popen(
                 [sys.executable, "-m", "streams.cli", "worker", "--loglevel", self.loglevel,

@@ -24,6 +24,8 @@ def add_commands(sub: Any) -> None:
     worker.add_argument("--loglevel", default="info", choices=["crit", "error", "warn", "info", "debug"])
     worker.add_argument("--agents", help="comma-separated subset of executions,timers,correlation,tasks "
                                          "(default all; env STEPSTREAM_AGENTS)")
+    worker.add_argument("--processes", type=int, help="spread the agents over this many processes, 1-4 "
+                                                      "(default 1; env STEPSTREAM_PROCESSES)")
 
     _command(sub, "init", "create the topics and migrate the database (idempotent; workers do it too)", cmd_init)
 
@@ -113,6 +115,7 @@ def _print(value: Any) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from streams.supervisor import agent_groups, run_supervisor
     from streams.worker import run_worker
 
     try:
@@ -121,8 +124,25 @@ def cmd_worker(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
     modules = tuple(args.handlers) or settings.handler_modules
-    return run_worker(Settings(**{**settings.__dict__, "handler_modules": modules, "agents": agents}),
-                      loglevel=args.loglevel)
+    processes = args.processes if args.processes is not None else settings.processes
+    try:
+        groups = agent_groups(processes, agents)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+    settings = Settings(**{**settings.__dict__, "handler_modules": modules, "agents": agents, "processes": processes})
+    if len(groups) > 1:
+        _log_to_stderr(args.loglevel)
+        return run_supervisor(settings, groups, loglevel=args.loglevel)
+    return run_worker(settings, loglevel=args.loglevel)
+
+
+def _log_to_stderr(loglevel: str) -> None:
+    """The supervisor's own lines, formatted like the faust workers' (its children log themselves)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"))
+    logger = logging.getLogger("stepstream")
+    logger.addHandler(handler)
+    logger.setLevel({"crit": "CRITICAL", "warn": "WARNING"}.get(loglevel, loglevel.upper()))
 
 
 def cmd_init(args: argparse.Namespace) -> int:

@@ -61,6 +61,10 @@ class Settings:
     agents: tuple[str, ...] = AGENTS
     """``STEPSTREAM_AGENTS``: which agents this worker runs (comma-separated; default all). Running
     them in separate processes gives each its own core (one Python process uses one core)."""
+    processes: int = 1
+    """``STEPSTREAM_PROCESSES``: how many processes a worker spreads its agents over (1-4, same as
+    ``worker --processes``; see streams/supervisor.py for the grouping). 2 gives the message path
+    and the engine a core each."""
     handler_modules: tuple[str, ...] = ()
     """``STEPSTREAM_HANDLERS``: comma-separated modules defining ``HANDLERS`` for task workers."""
     batch_size: int = 500
@@ -96,6 +100,7 @@ class Settings:
             worker_name=os.environ.get("STEPSTREAM_WORKER_NAME") or socket.gethostname(),
             handler_modules=comma_list(handlers),
             agents=agent_list(os.environ.get("STEPSTREAM_AGENTS"), "STEPSTREAM_AGENTS") or cls.agents,
+            processes=_env_int("STEPSTREAM_PROCESSES", cls.processes),
             batch_size=_env_int("STEPSTREAM_BATCH_SIZE", cls.batch_size),
             task_concurrency=_env_int("STEPSTREAM_TASK_CONCURRENCY", cls.task_concurrency),
             timer_tick_seconds=_env_float("STEPSTREAM_TIMER_TICK", cls.timer_tick_seconds),

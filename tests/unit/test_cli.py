@@ -73,3 +73,34 @@ def test_worker_agent_lists_are_parsed_and_checked_alike_from_flag_and_environme
 def test_worker_refuses_an_unknown_agent_before_starting() -> None:
     with pytest.raises(SystemExit, match="--agents: unknown agent.s. correlator"):
         main(["worker", "--agents", "executions,correlator"])
+
+
+def test_worker_processes_group_the_agents_it_runs() -> None:
+    from streams.settings import AGENTS
+    from streams.supervisor import agent_groups
+
+    assert agent_groups(1, AGENTS) == [AGENTS]
+    assert agent_groups(2, AGENTS) == [("executions", "timers"), ("correlation", "tasks")]
+    assert agent_groups(4, AGENTS) == [(agent,) for agent in AGENTS]
+    # Only the agents asked for; a group left empty is no process.
+    assert agent_groups(2, ("executions", "timers")) == [("executions", "timers")]
+    assert agent_groups(3, ("tasks", "executions")) == [("executions",), ("tasks",)]
+
+
+def test_worker_refuses_a_process_count_it_cannot_group_before_starting() -> None:
+    with pytest.raises(SystemExit, match="--processes: 5 is not one of 1, 2, 3, 4"):
+        main(["worker", "--processes", "5"])
+
+
+def test_child_workers_get_the_parents_settings_by_environment_not_command_line() -> None:
+    from streams.settings import Settings
+    from streams.supervisor import child_environment
+
+    settings = Settings(kafka_bootstrap="k:1", database_url="postgresql+psycopg://u:secret@db/x", topic_prefix="p.",
+                        worker_name="w1", handler_modules=("a.b", "c.d"), processes=2)
+    env = child_environment(("correlation", "tasks"), settings)
+    assert (env["KAFKA_BOOTSTRAP"], env["STEPSTREAM_DATABASE_URL"], env["STEPSTREAM_TOPIC_PREFIX"]) == (
+        "k:1", "postgresql+psycopg://u:secret@db/x", "p.")
+    assert (env["STEPSTREAM_AGENTS"], env["STEPSTREAM_PROCESSES"], env["STEPSTREAM_HANDLERS"]) == (
+        "correlation,tasks", "1", "a.b,c.d")
+    assert env["STEPSTREAM_WORKER_NAME"] == "w1-correlation-tasks"
