@@ -29,7 +29,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, NamedTuple
 
-from confluent_kafka import OFFSET_INVALID, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_INVALID, KafkaException, TopicPartition
 from confluent_kafka import Consumer as KafkaConsumer
 from faust.transport.consumer import ConsumerThread, RecordMap
 from faust.transport.drivers import TRANSPORTS
@@ -317,7 +317,7 @@ class RdkafkaConsumerThread(ConsumerThread):
 
     async def seek_to_beginning(self, *partitions: TP) -> None:
         for tp in partitions:
-            self.seek(tp, 0)  # faust uses this for table changelogs only; stepstream has none
+            self.seek(tp, OFFSET_BEGINNING)  # the log start, which retention moves past offset 0
 
     async def seek_wait(self, partitions: Mapping[TP, int]) -> None:
         for tp, offset in partitions.items():

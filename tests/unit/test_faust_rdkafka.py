@@ -78,6 +78,9 @@ class FakeKafkaConsumer:
     def resume(self, partitions: list[Any]) -> None:
         self.calls.append(("resume", [(p.topic, p.partition) for p in partitions]))
 
+    def seek(self, partition: Any) -> None:
+        self.calls.append(("seek", [(partition.topic, partition.offset)]))
+
 
 def test_a_full_partition_buffer_pauses_fetching_until_faust_drains_it() -> None:
     import threading
@@ -102,3 +105,18 @@ def test_a_full_partition_buffer_pauses_fetching_until_faust_drains_it() -> None
     thread._buffer[busy].popleft()
     thread._apply_backpressure()
     assert kafka.calls[-1] == ("resume", [("commands", 0)]) and thread._paused == set()
+
+
+def test_seeking_to_the_beginning_asks_for_the_log_start_not_offset_zero() -> None:
+    import asyncio
+    import threading
+    from collections import defaultdict, deque
+
+    from confluent_kafka import OFFSET_BEGINNING
+    from faust.types import TP
+
+    thread = object.__new__(faust_rdkafka.RdkafkaConsumerThread)
+    kafka = FakeKafkaConsumer()
+    thread._consumer, thread._lock, thread._buffer = kafka, threading.Lock(), defaultdict(deque)
+    asyncio.run(thread.seek_to_beginning(TP("commands", 3)))
+    assert kafka.calls == [("seek", [("commands", OFFSET_BEGINNING)])]
