@@ -22,4 +22,5 @@ def service(kafka_bootstrap: str, postgres_dsn: str) -> Iterator[LocalDeployment
         yield svc
     finally:
         svc.stop_all()
+        svc.delete_topics()  # every partition left behind costs the broker files and metadata
         drop_schema(postgres_dsn, svc.schema)
