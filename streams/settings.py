@@ -14,12 +14,18 @@ from typing import Any
 
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name)
-    return int(value) if value else default
+    try:
+        return int(value) if value else default
+    except ValueError:
+        raise ValueError(f"{name}: {value!r} is not a whole number") from None
 
 
 def _env_float(name: str, default: float) -> float:
     value = os.environ.get(name)
-    return float(value) if value else default
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise ValueError(f"{name}: {value!r} is not a number") from None
 
 
 #: The agents a worker can run; ``stepstream worker --agents`` / ``STEPSTREAM_AGENTS`` pick a subset.

@@ -104,3 +104,13 @@ def test_child_workers_get_the_parents_settings_by_environment_not_command_line(
     assert (env["STEPSTREAM_AGENTS"], env["STEPSTREAM_PROCESSES"], env["STEPSTREAM_HANDLERS"]) == (
         "correlation,tasks", "1", "a.b,c.d")
     assert env["STEPSTREAM_WORKER_NAME"] == "w1-correlation-tasks"
+
+
+def test_a_malformed_number_in_the_environment_names_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STEPSTREAM_PROCESSES", "two")
+    with pytest.raises(SystemExit, match="STEPSTREAM_PROCESSES: 'two' is not a whole number"):
+        main(["worker"])
+    monkeypatch.delenv("STEPSTREAM_PROCESSES")
+    monkeypatch.setenv("STEPSTREAM_TIMER_TICK", "soon")
+    with pytest.raises(SystemExit, match="STEPSTREAM_TIMER_TICK: 'soon' is not a number"):
+        main(["worker"])
