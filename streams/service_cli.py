@@ -82,8 +82,12 @@ def _command(sub: Any, name: str, help_text: str, handler: Any) -> argparse.Argu
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(kafka_bootstrap=args.bootstrap, database_url=args.database_url,
-                             topic_prefix=args.prefix)
+    """Settings from the environment and flags; a malformed variable ends the command with its name."""
+    try:
+        return Settings.from_env(kafka_bootstrap=args.bootstrap, database_url=args.database_url,
+                                 topic_prefix=args.prefix)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def _store(settings: Settings) -> Any:

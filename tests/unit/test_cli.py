@@ -114,3 +114,5 @@ def test_a_malformed_number_in_the_environment_names_its_variable(monkeypatch: p
     monkeypatch.setenv("STEPSTREAM_TIMER_TICK", "soon")
     with pytest.raises(SystemExit, match="STEPSTREAM_TIMER_TICK: 'soon' is not a number"):
         main(["worker"])
+    with pytest.raises(SystemExit, match="STEPSTREAM_TIMER_TICK: 'soon' is not a number"):
+        main(["describe", "arn:aws:states:us-east-1:111111111111:execution:order:x"])  # every service command
