@@ -37,8 +37,6 @@ from bench.service_bench import (  # noqa: E402
     publish_starts,
 )
 from streams.deployment import LocalDeployment, drop_schema  # noqa: E402
-from streams.settings import AGENTS  # noqa: E402
-from streams.supervisor import agent_groups  # noqa: E402
 from topics.catalogue import Catalogue  # noqa: E402
 
 WAITER = {"StartAt": "Pay", "States": {
@@ -238,9 +236,7 @@ def main() -> int:
     deployment.prepare()
     try:
         workers = [deployment.start_worker(f"mbench{n}", processes=args.processes) for n in range(args.workers)]
-        groups = agent_groups(args.processes, AGENTS)
-        for group in groups:
-            deployment.wait_until_ready(args.workers, agents=",".join(group) if len(groups) > 1 else None)
+        deployment.wait_until_ready(args.workers, processes=args.processes)
         worker = workers[0]
         resume = resume_latency(deployment, args.waiters, args.rate, args.load)
         held = held_waits(deployment, worker.pid, args.held) if args.held else None

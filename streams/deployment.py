@@ -104,8 +104,19 @@ class LocalDeployment:
         self.workers.append(proc)
         return proc
 
-    def wait_until_ready(self, workers: int = 1, timeout: float = 90.0, agents: str | None = None) -> None:
-        """Wait until ``workers`` members of the consumer group (of workers running ``agents``) own partitions."""
+    def wait_until_ready(self, workers: int = 1, timeout: float = 90.0, agents: str | None = None,
+                         processes: int = 1) -> None:
+        """Wait until ``workers`` members of the consumer group (of workers running ``agents``) own partitions.
+
+        Workers started with ``processes`` > 1 form one group per process: every one is waited for.
+        """
+        if processes > 1:
+            from streams.settings import AGENTS, agent_list
+            from streams.supervisor import agent_groups
+
+            for process_agents in agent_groups(processes, agent_list(agents, "agents") or AGENTS):
+                self.wait_until_ready(workers, timeout, ",".join(process_agents))
+            return
         from confluent_kafka.admin import AdminClient
 
         admin = AdminClient({"bootstrap.servers": self.bootstrap})

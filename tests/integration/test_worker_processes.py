@@ -10,8 +10,6 @@ from typing import Any
 
 import pytest
 
-from streams.settings import AGENTS
-from streams.supervisor import agent_groups
 from tests.integration.service_harness import Service, service  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -24,8 +22,7 @@ ORDER = {"StartAt": "Reserve", "States": {
 
 def _start_split_worker(svc: Service) -> Any:
     supervisor = svc.start_worker("split", processes=2)
-    for group in agent_groups(2, AGENTS):
-        svc.wait_until_ready(workers=1, agents=",".join(group))
+    svc.wait_until_ready(workers=1, processes=2)
     return supervisor
 
 
